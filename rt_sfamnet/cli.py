@@ -1,0 +1,57 @@
+"""The ``rt-sfamnet`` command line.
+
+Subcommands live in :mod:`rt_sfamnet.commands` (one module each). Errors a user can cause
+(:class:`~rt_sfamnet.errors.RtSfamnetError`) are printed as one line on stderr with exit
+status 2; Ctrl-C exits with status 130 after the command has flushed what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from rt_sfamnet import __version__
+from rt_sfamnet.commands import COMMANDS
+from rt_sfamnet.errors import RtSfamnetError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rt-sfamnet",
+        description="Real-time RGB-D micro-expression spotting and recognition (SFAMNet).",
+    )
+    parser.add_argument("--version", action="version", version=f"rt-sfamnet {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"rt_sfamnet.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"rt_sfamnet.commands.{name}":
+                continue  # subcommand not built yet
+            raise
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args._run(args) or 0)
+    except RtSfamnetError as exc:
+        print(f"rt-sfamnet {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rt-sfamnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

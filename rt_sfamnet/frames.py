@@ -1,0 +1,84 @@
+"""Frame types shared by every stage: :class:`Intrinsics` and :class:`RGBDFrame`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Intrinsics:
+    """Pinhole intrinsics of the colour camera (depth is aligned to colour).
+
+    Attributes:
+        width, height: image size in pixels.
+        fx, fy: focal lengths in pixels.
+        ppx, ppy: principal point in pixels.
+        model: distortion model name as librealsense reports it (``"none"``,
+            ``"brown_conrady"``, ``"inverse_brown_conrady"`` ...).
+        coeffs: the five distortion coefficients.
+    """
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    ppx: float
+    ppy: float
+    model: str = "none"
+    coeffs: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+    @classmethod
+    def from_fov(cls, width: int, height: int, hfov_deg: float = 69.0) -> "Intrinsics":
+        """Ideal pinhole intrinsics with square pixels and a centred principal point."""
+        fx = (width / 2.0) / np.tan(np.deg2rad(hfov_deg) / 2.0)
+        return cls(width, height, float(fx), float(fx), (width - 1) / 2.0, (height - 1) / 2.0)
+
+    def scaled(self, sx: float, sy: float | None = None) -> "Intrinsics":
+        """Intrinsics of the image resized by ``sx`` (and ``sy``) in each direction."""
+        sy = sx if sy is None else sy
+        return replace(
+            self,
+            width=int(round(self.width * sx)),
+            height=int(round(self.height * sy)),
+            fx=self.fx * sx,
+            fy=self.fy * sy,
+            ppx=(self.ppx + 0.5) * sx - 0.5,
+            ppy=(self.ppy + 0.5) * sy - 0.5,
+        )
+
+
+@dataclass
+class RGBDFrame:
+    """One aligned colour + depth frame, owned by Python (never an SDK buffer).
+
+    Attributes:
+        color: H×W×3 uint8, RGB order.
+        depth: H×W uint16, millimetres, aligned to ``color``; 0 means no depth.
+        timestamp: seconds; monotonic within a stream (not necessarily starting at 0).
+        index: frame number within the stream, 0-based.
+        intrinsics: the colour camera's intrinsics (valid for ``depth`` too).
+        meta: free-form extras (e.g. the simulator's ground-truth AU activations).
+    """
+
+    color: np.ndarray
+    depth: np.ndarray
+    timestamp: float
+    index: int
+    intrinsics: Intrinsics
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        c, d = self.color, self.depth
+        if c.ndim != 3 or c.shape[2] != 3 or c.dtype != np.uint8:
+            raise ValueError(f"color must be H×W×3 uint8, got {c.shape} {c.dtype}")
+        if d.ndim != 2 or d.dtype != np.uint16:
+            raise ValueError(f"depth must be H×W uint16 (mm), got {d.shape} {d.dtype}")
+        if d.shape != c.shape[:2]:
+            raise ValueError(f"depth {d.shape} is not aligned to color {c.shape[:2]}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) in pixels."""
+        return self.color.shape[0], self.color.shape[1]

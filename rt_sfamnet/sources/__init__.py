@@ -1,0 +1,61 @@
+"""Frame sources behind one factory, :func:`open_source`.
+
+========================  ==========================================  =====================
+spec                      Source                                      needs
+========================  ==========================================  =====================
+``"camera"``              live D415 (:mod:`.realsense`)               pyrealsense2, a D415
+``"sim"``                 synthetic RGB-D face camera (:mod:`.simulated`)  mediapipe (for faces)
+``*.bag`` / ``*.db3``     RealSense recording playback (:mod:`.realsense`)  pyrealsense2
+a directory               CAS(ME)^3-style frame folder (:mod:`.folder`)
+========================  ==========================================  =====================
+
+Backends are imported only when asked for, so importing this package needs NumPy alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rt_sfamnet.errors import SourceError
+from rt_sfamnet.sources.base import Source
+
+__all__ = ["Source", "open_source", "make_source"]
+
+RECORDING_SUFFIXES = (".bag", ".db3")
+
+
+def make_source(spec: str | Path, **options: Any) -> Source:
+    """Build (but do not open) the Source for ``spec``; see the module table for specs."""
+    text = str(spec)
+    if text == "camera":
+        from rt_sfamnet.sources.realsense import CameraSource
+
+        return CameraSource(**options)
+    if text == "sim" or text.startswith("sim:"):
+        from rt_sfamnet.sources.simulated import SimulatedSource
+
+        return SimulatedSource.from_spec(text, **options)
+    path = Path(text)
+    if path.suffix.lower() in RECORDING_SUFFIXES:
+        from rt_sfamnet.sources.realsense import PlaybackSource
+
+        return PlaybackSource(path, **options)
+    if path.is_dir():
+        from rt_sfamnet.sources.folder import FolderSource
+
+        return FolderSource(path, **options)
+    if not path.exists():
+        raise SourceError(
+            f"source {text!r} not found: expected 'camera', 'sim', a .bag/.db3 recording or a "
+            "frame folder"
+        )
+    raise SourceError(
+        f"cannot open {text!r}: expected 'camera', 'sim', a .bag/.db3 recording or a frame "
+        f"folder, found a file with suffix {path.suffix!r}"
+    )
+
+
+def open_source(spec: str | Path, **options: Any) -> Source:
+    """Build and open the Source for ``spec`` (use as a context manager to close it)."""
+    return make_source(spec, **options).open()
