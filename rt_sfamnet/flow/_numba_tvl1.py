@@ -28,7 +28,7 @@ GRAD_IS_ZERO = np.float32(1e-10)
 BIG_ERROR = 1e30
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def resize_bilinear(src, dst, mult):
     """``dst[:] = mult * bilinear resize of src`` (pixel-centre aligned, border clamped).
 
@@ -78,7 +78,7 @@ def resize_bilinear(src, dst, mult):
             dst[y, x] = mult * (top + (bot - top) * ty)
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always", nogil=True)
 def _cubic_weights(t):
     """Catmull-Rom (Keys, a = -0.5) weights of taps -1, 0, 1, 2 at fractional offset t,
     and their derivatives with respect to t."""
@@ -93,7 +93,7 @@ def _cubic_weights(t):
     return w0, w1, w2, w3, d0, d1, d2, d3
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def warp_linearise(I0, I1, u1, u2, gamma, a1, a2, ig, rc):
     """Warp I1 by the current flow and linearise the data term.
 
@@ -147,7 +147,7 @@ def warp_linearise(I0, I1, u1, u2, gamma, a1, a2, ig, rc):
             rc[y, x] = s - sx * u1[y, x] - sy * u2[y, x] - I0[y, x]
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def _median3_rows(pad, u):
     """Median of each 3 x 3 window of ``pad`` into ``u`` (24 compare-exchanges;
     generated from ``backend.median_network(9)``)."""
@@ -193,7 +193,7 @@ def _median3_rows(pad, u):
             u[y, x] = v4
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def _median5_rows(pad, u):
     """Median of each 5 x 5 window of ``pad`` into ``u`` (113 compare-exchanges;
     generated from ``backend.median_network(25)``)."""
@@ -346,7 +346,7 @@ def _median5_rows(pad, u):
             u[y, x] = v12
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def median_filter(u, pad, k):
     """In-place k x k median (k = 3 or 5) of ``u``, border replicated.
 
@@ -370,7 +370,7 @@ def median_filter(u, pad, k):
         _median5_rows(pad, u)
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def primal_step(u1, u2, a1, a2, ig, rc, p11, p12, p21, p22, lt, theta):
     """Thresholding (v) and primal (u) update, in place; returns sum of squared u changes.
 
@@ -403,7 +403,7 @@ def primal_step(u1, u2, a1, a2, ig, rc, p11, p12, p21, p22, lt, theta):
     return err
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def primal_step3(u1, u2, u3, a1, a2, ig, rc, p11, p12, p21, p22, p31, p32, lt, theta, gamma):
     """:func:`primal_step` with the illumination term ``gamma * u3`` (gamma > 0)."""
     h, w = u1.shape
@@ -437,7 +437,7 @@ def primal_step3(u1, u2, u3, a1, a2, ig, rc, p11, p12, p21, p22, p31, p32, lt, t
     return err
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def dual_step(u, pa, pb, taut):
     """Dual update of one flow component: ``p = (p + taut grad u) / (1 + taut |grad u|)``.
 
@@ -460,7 +460,7 @@ def dual_step(u, pa, pb, taut):
         pb[y + 1, x + 1] = (pb[y + 1, x + 1] + taut * uy) / ng
 
 
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def one_scale(I0, I1, u1, u2, u3, tau, lam, theta, gamma, warps, outer, inner, epsilon, median):
     """TV-L1 at one pyramid level, updating ``u1, u2, u3`` in place.
 

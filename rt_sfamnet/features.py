@@ -1,0 +1,470 @@
+"""A pair of RGB-D frames → the 3×42×42 input maps of SFAMNet.
+
+Pipeline (one pair, frames t0 and t1, both cut with the *same* face box):
+
+1. :func:`crop_frame`: the square box (from :class:`rt_sfamnet.face.FaceTracker`) is cut from
+   the frame, padded by edge replication where it leaves the frame, and resized to
+   ``crop_size`` (128): colour with area averaging, grey from that colour, depth with a k×k
+   median of the valid samples in each output pixel's footprint (``depth_resize="median"``)
+   or nearest neighbour (``"nearest"``), so depth values stay true millimetres. The
+   intrinsics are mapped to the crop (``f' = f · s``, ``c' = (c − x0 + ½) · s − ½`` with
+   ``s = crop_size / box size``).
+2. Flows: TV-L1 on the grey crops (:func:`rt_sfamnet.flow.tvl1`, preset ``tvl1_preset``) for
+   the optical components O, RGB-D scene flow on colour + depth
+   (:func:`rt_sfamnet.flow.rgbd_flow`, preset ``rgbd_preset``) for the scene components S.
+3. Global-motion removal: the mean of each component over the ``nose_patch``×``nose_patch``
+   patch (11×11) centred on the nose tip of frame t0 (rounded, moved inside the crop if
+   needed) is subtracted from that component everywhere (u, v and w alike).
+4. Components are area-averaged to ``map_size``×``map_size`` (42×42; the same weights as
+   OpenCV's ``INTER_AREA``) and multiplied by ``input_scale``.
+
+Modes (channel order = the network's u, v, w streams): ``optical`` = (O_u, O_v, O_ε) with the
+optical strain ``ε = sqrt(u_x² + v_y² + ½ (u_y + v_x)²)`` (central differences of the
+nose-corrected flow, crop pixels), ``scene`` = (S_u, S_v, S_w), ``hybrid`` = (O_u, O_v, S_w)
+(default, the paper's best). Units: crop pixels for u, v (and ε is dimensionless), millimetres
+for S_w, all times ``input_scale`` (1.0 = raw units; any other value must be recorded with the
+weights that were trained on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from rt_sfamnet.config import config_from_mapping
+from rt_sfamnet.errors import ConfigError
+from rt_sfamnet.face import CropBox, FaceConfig, FaceObservation, FaceTracker, to_crop_coords
+from rt_sfamnet.frames import RGBDFrame
+
+__all__ = [
+    "Crop",
+    "FeatureConfig",
+    "FeatureExtractor",
+    "area_matrix",
+    "crop_frame",
+    "crop_arrays",
+    "optical_strain",
+    "pair_maps",
+    "pair_maps_batch",
+    "remove_nose_motion",
+    "resize_area",
+]
+
+MODES = ("optical", "scene", "hybrid")
+
+
+@dataclass
+class FeatureConfig:
+    """Settings of the feature extraction (see the module docstring).
+
+    Attributes:
+        mode: ``"hybrid"`` (O_u, O_v, S_w), ``"scene"`` (S_u, S_v, S_w) or ``"optical"``
+            (O_u, O_v, O_ε).
+        crop_size: side of the face crop in pixels (the flows' resolution).
+        map_size: side of the output maps.
+        nose_patch: side (crop pixels) of the nose patch whose mean flow is removed.
+        tvl1_preset: preset of :func:`rt_sfamnet.flow.tvl1` (``"live"`` or ``"opencv"``).
+        rgbd_preset: preset of :func:`rt_sfamnet.flow.rgbd_flow` (``"live"`` or ``"full"``).
+        backend: flow backend (``None``: CuPy when a GPU is usable, ``"numpy"``, ``"cupy"``).
+        input_scale: factor applied to the final maps (1.0 = raw units).
+        depth_resize: ``"median"`` or ``"nearest"`` resampling of the depth crop.
+        tvl1_params: overrides of :class:`rt_sfamnet.flow.TVL1Params` fields.
+        rgbd_params: overrides of :class:`rt_sfamnet.flow.rgbd.RGBDParams` fields.
+    """
+
+    mode: Literal["optical", "scene", "hybrid"] = "hybrid"
+    crop_size: int = 128
+    map_size: int = 42
+    nose_patch: int = 11
+    tvl1_preset: str = "live"
+    rgbd_preset: str = "live"
+    backend: str | None = None
+    input_scale: float = 1.0
+    depth_resize: Literal["median", "nearest"] = "median"
+    tvl1_params: dict[str, Any] = field(default_factory=dict)
+    rgbd_params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {list(MODES)}, found {self.mode!r}")
+        if self.crop_size < 16:
+            raise ValueError(f"crop_size must be >= 16, found {self.crop_size}")
+        if not 1 <= self.map_size <= self.crop_size:
+            raise ValueError(f"map_size must be in [1, crop_size], found {self.map_size}")
+        if not 1 <= self.nose_patch <= self.crop_size:
+            raise ValueError(f"nose_patch must be in [1, crop_size], found {self.nose_patch}")
+        if self.depth_resize not in ("median", "nearest"):
+            raise ValueError(f"depth_resize must be 'median' or 'nearest', found "
+                             f"{self.depth_resize!r}")
+
+    @classmethod
+    def from_mapping(cls, mapping: dict | None) -> FeatureConfig:
+        """From a TOML table; unknown keys raise ConfigError."""
+        return config_from_mapping(cls, mapping, "features")
+
+
+@dataclass
+class Crop:
+    """One frame's face crop.
+
+    Attributes:
+        grey: S×S uint8. color: S×S×3 uint8 RGB. depth: S×S uint16 mm (0 = missing).
+            (NumPy arrays, or CuPy arrays already on the GPU: both are accepted by
+            :func:`pair_maps` and :func:`pair_maps_batch`.)
+        fx, fy, cx, cy: intrinsics of the crop (pixels).
+        nose_xy: (x, y) of the nose tip in crop pixels.
+        box: the frame box the crop was cut from (None when built by hand).
+    """
+
+    grey: np.ndarray
+    color: np.ndarray
+    depth: np.ndarray
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    nose_xy: tuple[float, float]
+    box: CropBox | None = None
+
+    def __post_init__(self) -> None:
+        g, c, d = self.grey, self.color, self.depth
+        if g.ndim != 2 or g.dtype != np.uint8 or g.shape[0] != g.shape[1]:
+            raise ValueError(f"Crop.grey must be S×S uint8, found {g.shape} {g.dtype}")
+        s = g.shape[0]
+        if c.shape != (s, s, 3) or c.dtype != np.uint8:
+            raise ValueError(f"Crop.color must be {s}×{s}×3 uint8, found {c.shape} {c.dtype}")
+        if d.shape != (s, s) or d.dtype != np.uint16:
+            raise ValueError(f"Crop.depth must be {s}×{s} uint16 mm, found {d.shape} {d.dtype}")
+
+    @property
+    def size(self) -> int:
+        return int(self.grey.shape[0])
+
+    @classmethod
+    def from_arrays(cls, color: np.ndarray, depth: np.ndarray, fx: float, fy: float, cx: float,
+                    cy: float, nose_xy: tuple[float, float]) -> Crop:
+        """A crop from an S×S×3 uint8 colour image and S×S uint16 depth (grey is derived)."""
+        import cv2  # noqa: PLC0415
+
+        color = np.ascontiguousarray(color)
+        grey = cv2.cvtColor(color, cv2.COLOR_RGB2GRAY)
+        return cls(grey, color, np.ascontiguousarray(depth), float(fx), float(fy), float(cx),
+                   float(cy), (float(nose_xy[0]), float(nose_xy[1])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cropping
+# ---------------------------------------------------------------------------------------------
+
+
+def crop_arrays(color: np.ndarray, depth: np.ndarray, box: CropBox, size: int = 128,
+                depth_resize: str = "median") -> tuple[np.ndarray, np.ndarray]:
+    """Cut ``box`` from an H×W×3 uint8 image and its H×W uint16 depth; resize to size×size.
+
+    Colour: edge-replicated outside the frame, area-averaged (or bilinear when enlarging).
+    Depth: see the module docstring; 0 (missing) outside the frame.
+    """
+    import cv2  # noqa: PLC0415
+
+    from rt_sfamnet.flow import _numba_rgbd  # noqa: PLC0415
+
+    if color.ndim != 3 or color.shape[2] != 3 or color.dtype != np.uint8:
+        raise ValueError(f"color must be H×W×3 uint8, found {color.shape} {color.dtype}")
+    if depth.shape != color.shape[:2] or depth.dtype != np.uint16:
+        raise ValueError(f"depth must be H×W uint16 aligned to color, found {depth.shape} "
+                         f"{depth.dtype}")
+    if box.size < 2:
+        raise ValueError(f"crop box must be at least 2 px, found {box.size}")
+    h, w = depth.shape
+    xa, ya = max(box.x0, 0), max(box.y0, 0)
+    xb, yb = min(box.x1, w), min(box.y1, h)
+    if xa >= xb or ya >= yb:
+        raise ValueError(f"crop box {box} does not overlap the {w}×{h} frame")
+    part = color[ya:yb, xa:xb]
+    if (xa, ya, xb, yb) != (box.x0, box.y0, box.x1, box.y1):
+        part = cv2.copyMakeBorder(part, ya - box.y0, box.y1 - yb, xa - box.x0, box.x1 - xb,
+                                  cv2.BORDER_REPLICATE)
+    interp = cv2.INTER_AREA if box.size >= size else cv2.INTER_LINEAR
+    col = cv2.resize(np.ascontiguousarray(part), (size, size), interpolation=interp)
+    k = 1 if depth_resize == "nearest" else int(min(3, max(1, np.ceil(box.size / size))))
+    dep = np.empty((size, size), np.uint16)
+    _numba_rgbd.crop_depth(np.ascontiguousarray(depth), np.int64(box.x0), np.int64(box.y0),
+                           np.int64(box.size), np.int64(size), np.int64(k), dep)
+    return col, dep
+
+
+def crop_frame(frame: RGBDFrame, obs: FaceObservation, size: int = 128,
+               depth_resize: str = "median") -> Crop:
+    """The face crop of ``frame`` cut with ``obs.box`` (use one observation for both frames of
+    a pair). Intrinsics and the nose tip are mapped to crop pixels."""
+    box = obs.box
+    col, dep = crop_arrays(frame.color, frame.depth, box, size, depth_resize)
+    import cv2  # noqa: PLC0415
+
+    grey = cv2.cvtColor(col, cv2.COLOR_RGB2GRAY)
+    intr = frame.intrinsics
+    s = size / box.size
+    nose = to_crop_coords(np.array([obs.nose_xy], np.float32), box, size)[0]
+    return Crop(grey=grey, color=col, depth=dep, fx=intr.fx * s, fy=intr.fy * s,
+                cx=(intr.ppx - box.x0 + 0.5) * s - 0.5, cy=(intr.ppy - box.y0 + 0.5) * s - 0.5,
+                nose_xy=(float(nose[0]), float(nose[1])), box=box)
+
+
+# ---------------------------------------------------------------------------------------------
+# Maps (array-module generic: NumPy or CuPy arrays)
+# ---------------------------------------------------------------------------------------------
+
+
+def area_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """n_out×n_in float32 weights of area averaging (OpenCV ``INTER_AREA`` when shrinking).
+
+    Output pixel i averages the source interval ``[i r, (i + 1) r)``, ``r = n_in / n_out``,
+    each source pixel weighted by its overlap.
+    """
+    if n_out > n_in:
+        raise ValueError(f"area_matrix shrinks only, found {n_in} -> {n_out}")
+    r = n_in / n_out
+    m = np.zeros((n_out, n_in), np.float64)
+    for i in range(n_out):
+        a, b = i * r, (i + 1) * r
+        for j in range(int(np.floor(a)), min(int(np.ceil(b)), n_in)):
+            m[i, j] = max(0.0, min(b, j + 1) - max(a, j))
+    m /= r
+    return m.astype(np.float32)
+
+
+def _xp(a: Any):
+    from rt_sfamnet.flow.backend import get_array_module  # noqa: PLC0415
+
+    return get_array_module(a)
+
+
+def nose_window(nose_xy: tuple[float, float], crop_size: int, patch: int) -> tuple[int, int]:
+    """Top-left (x, y) of the patch×patch nose window, moved inside the crop if needed."""
+    h = patch // 2
+    x = int(round(float(nose_xy[0]))) - h
+    y = int(round(float(nose_xy[1]))) - h
+    x = min(max(x, 0), crop_size - patch)
+    y = min(max(y, 0), crop_size - patch)
+    return x, y
+
+
+def remove_nose_motion(flow: Any, nose_xy: Sequence[tuple[float, float]] | tuple[float, float],
+                       patch: int = 11) -> Any:
+    """Subtract each component's mean over the nose patch.
+
+    Args:
+        flow: S×S×C or N×S×S×C (NumPy or CuPy). nose_xy: one (x, y) or N of them (crop px).
+
+    Returns:
+        A new array of the same shape and module.
+    """
+    xp = _xp(flow)
+    single = flow.ndim == 3
+    f = flow[None] if single else flow
+    n, s = f.shape[0], f.shape[1]
+    noses = [nose_xy] if single else list(nose_xy)
+    if len(noses) != n:
+        raise ValueError(f"remove_nose_motion: {n} flows but {len(noses)} nose positions")
+    corners = np.array([nose_window(nz, s, patch) for nz in noses], np.int64)  # (N, 2) x, y
+    ar = np.arange(patch)
+    ys = corners[:, 1, None] + ar[None, :]
+    xs = corners[:, 0, None] + ar[None, :]
+    ni = np.arange(n)[:, None, None]
+    ys_d, xs_d, ni_d = (xp.asarray(a) for a in (ys, xs, ni))
+    patches = f[ni_d, ys_d[:, :, None], xs_d[:, None, :]]  # (N, P, P, C)
+    means = patches.mean(axis=(1, 2), dtype=xp.float32)
+    out = (f - means[:, None, None, :]).astype(xp.float32)
+    return out[0] if single else out
+
+
+def optical_strain(u: Any, v: Any) -> Any:
+    """``sqrt(u_x² + v_y² + ½ (u_y + v_x)²)`` with central differences (one-sided at the
+    borders) on the last two axes (…×H×W, NumPy or CuPy)."""
+    xp = _xp(u)
+    uy, ux = xp.gradient(u, axis=(-2, -1))
+    vy, vx = xp.gradient(v, axis=(-2, -1))
+    return xp.sqrt(ux * ux + vy * vy + 0.5 * (uy + vx) ** 2).astype(xp.float32)
+
+
+_AREA_CACHE: dict[tuple, Any] = {}
+
+
+def _area_weights(xp: Any, n_in: int, n_out: int) -> Any:
+    """:func:`area_matrix` on the array module's side, made once per size (and device)."""
+    dev = None if xp is np else xp.cuda.Device().id
+    key = (xp.__name__, dev, n_in, n_out)
+    m = _AREA_CACHE.get(key)
+    if m is None:
+        m = xp.asarray(area_matrix(n_in, n_out))
+        _AREA_CACHE[key] = m
+    return m
+
+
+def resize_area(maps: Any, size: int) -> Any:
+    """…×S×S → …×size×size by area averaging (:func:`area_matrix`)."""
+    xp = _xp(maps)
+    s = maps.shape[-1]
+    if maps.shape[-2] != s:
+        raise ValueError(f"resize_area expects square maps, found {maps.shape}")
+    m = _area_weights(xp, s, size)
+    return xp.matmul(xp.matmul(m, maps), m.T).astype(xp.float32)
+
+
+def _assemble(oflow: Any, sflow: Any, noses: list, config: FeatureConfig) -> Any:
+    """N×S×S×2 optical and N×S×S×3 scene flows (either may be None) → N×3×m×m maps."""
+    mode = config.mode
+    if oflow is not None:
+        oflow = remove_nose_motion(oflow, noses, config.nose_patch)
+    if sflow is not None:
+        sflow = remove_nose_motion(sflow, noses, config.nose_patch)
+    xp = _xp(oflow if oflow is not None else sflow)
+    if mode == "optical":
+        u, v = oflow[..., 0], oflow[..., 1]
+        chans = [u, v, optical_strain(u, v)]
+    elif mode == "scene":
+        chans = [sflow[..., 0], sflow[..., 1], sflow[..., 2]]
+    else:
+        chans = [oflow[..., 0], oflow[..., 1], sflow[..., 2]]
+    stack = xp.stack(chans, axis=1)  # N×3×S×S
+    out = resize_area(stack, config.map_size)
+    if config.input_scale != 1.0:
+        out = out * xp.float32(config.input_scale)
+    return xp.ascontiguousarray(out.astype(xp.float32))
+
+
+def _check_crops(c0s: Sequence[Crop], c1s: Sequence[Crop], config: FeatureConfig) -> None:
+    if len(c0s) != len(c1s):
+        raise ValueError(f"pair_maps_batch: {len(c0s)} first crops but {len(c1s)} second crops")
+    for a, b in zip(c0s, c1s, strict=True):
+        if a.size != config.crop_size or b.size != config.crop_size:
+            raise ValueError(f"crops must be {config.crop_size}×{config.crop_size} "
+                             f"(FeatureConfig.crop_size), found {a.size} and {b.size}")
+
+
+def _flows_single(c0: Crop, c1: Crop, config: FeatureConfig, backend: Any):
+    from rt_sfamnet.flow import rgbd_flow, tvl1  # noqa: PLC0415
+
+    put = backend.asarray  # inputs go to the backend's side so the flows stay there
+    oflow = sflow = None
+    if config.mode in ("optical", "hybrid"):
+        oflow = tvl1(put(c0.grey), put(c1.grey), backend=backend, preset=config.tvl1_preset,
+                     **config.tvl1_params)
+    if config.mode in ("scene", "hybrid"):
+        sflow = rgbd_flow(put(c0.color), put(c0.depth), put(c1.color), put(c1.depth), c0.fx,
+                          c0.fy, c0.cx, c0.cy, backend=backend, preset=config.rgbd_preset,
+                          **config.rgbd_params)
+    return oflow, sflow
+
+
+def _stack(backend: Any, arrays: list) -> Any:
+    """Stack crop arrays (NumPy or already on the GPU) on the backend's side."""
+    xp = backend.xp
+    if xp is np:
+        from rt_sfamnet.flow.backend import to_numpy  # noqa: PLC0415
+
+        return np.stack([to_numpy(a) for a in arrays])
+    return xp.stack([xp.asarray(a) for a in arrays])
+
+
+def pair_maps(c0: Crop, c1: Crop, config: FeatureConfig | None = None) -> np.ndarray:
+    """The 3×map_size×map_size float32 maps of one pair of crops (module docstring).
+
+    Both crops must be cut with the same box; the nose patch is taken at ``c0.nose_xy``.
+    Flows run on ``config.backend``; the result is always a NumPy array.
+    """
+    config = config or FeatureConfig()
+    _check_crops([c0], [c1], config)
+    from rt_sfamnet.flow.backend import get_backend, to_numpy  # noqa: PLC0415
+
+    be = get_backend(config.backend)
+    with be.device_context():
+        oflow, sflow = _flows_single(c0, c1, config, be)
+        out = _assemble(None if oflow is None else oflow[None],
+                        None if sflow is None else sflow[None], [c0.nose_xy], config)
+        return to_numpy(out[0])
+
+
+def pair_maps_batch(c0s: Sequence[Crop], c1s: Sequence[Crop],
+                    config: FeatureConfig | None = None) -> np.ndarray:
+    """N×3×map_size×map_size float32 maps of N pairs.
+
+    On a GPU backend all pairs go through the batched solvers (one set of kernel launches for
+    the batch); on the CPU the batched solvers spread the pairs over the cores.
+    """
+    config = config or FeatureConfig()
+    _check_crops(c0s, c1s, config)
+    if len(c0s) == 0:
+        return np.zeros((0, 3, config.map_size, config.map_size), np.float32)
+    from rt_sfamnet.flow import rgbd_flow_batch, tvl1_batch  # noqa: PLC0415
+    from rt_sfamnet.flow.backend import get_backend, to_numpy  # noqa: PLC0415
+
+    be = get_backend(config.backend)
+    with be.device_context():
+        oflow = sflow = None
+        if config.mode in ("optical", "hybrid"):
+            g0 = _stack(be, [c.grey for c in c0s])
+            g1 = _stack(be, [c.grey for c in c1s])
+            oflow = tvl1_batch(g0, g1, backend=be, preset=config.tvl1_preset,
+                               **config.tvl1_params)
+        if config.mode in ("scene", "hybrid"):
+            col0 = _stack(be, [c.color for c in c0s])
+            col1 = _stack(be, [c.color for c in c1s])
+            d0 = _stack(be, [c.depth for c in c0s])
+            d1 = _stack(be, [c.depth for c in c1s])
+            sflow = rgbd_flow_batch(col0, d0, col1, d1, [c.fx for c in c0s],
+                                    [c.fy for c in c0s], [c.cx for c in c0s],
+                                    [c.cy for c in c0s], backend=be,
+                                    preset=config.rgbd_preset, **config.rgbd_params)
+        out = _assemble(oflow, sflow, [c.nose_xy for c in c0s], config)
+        return to_numpy(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convenience: tracker + config
+# ---------------------------------------------------------------------------------------------
+
+
+class FeatureExtractor:
+    """A face tracker and a feature configuration together.
+
+    Usage::
+
+        fx = FeatureExtractor(FeatureConfig(mode="hybrid"))
+        obs = fx.observe(frame0)                 # FaceObservation or None
+        maps = fx.maps(frame0, frame1, obs)      # 3×42×42 float32
+        fx.close()
+    """
+
+    def __init__(self, config: FeatureConfig | None = None,
+                 face_config: FaceConfig | None = None,
+                 tracker: FaceTracker | None = None) -> None:
+        if config is not None and not isinstance(config, FeatureConfig):
+            raise ConfigError(f"FeatureExtractor: expected a FeatureConfig, found "
+                              f"{type(config).__name__}")
+        self.config = config or FeatureConfig()
+        self.tracker = tracker if tracker is not None else FaceTracker(face_config)
+
+    def observe(self, frame: RGBDFrame) -> FaceObservation | None:
+        """Track the face in ``frame`` (None when there is none)."""
+        return self.tracker.update(frame.color)
+
+    def crop(self, frame: RGBDFrame, obs: FaceObservation) -> Crop:
+        """The crop of ``frame`` with the box of ``obs``."""
+        return crop_frame(frame, obs, self.config.crop_size, self.config.depth_resize)
+
+    def maps(self, frame0: RGBDFrame, frame1: RGBDFrame, obs: FaceObservation) -> np.ndarray:
+        """3×map_size×map_size float32 maps from frame0 to frame1, both cut with ``obs``."""
+        return pair_maps(self.crop(frame0, obs), self.crop(frame1, obs), self.config)
+
+    def close(self) -> None:
+        self.tracker.close()
+
+    def __enter__(self) -> FeatureExtractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
