@@ -25,26 +25,36 @@ __all__ = ["Source", "open_source", "make_source"]
 RECORDING_SUFFIXES = (".bag", ".db3")
 
 
+def _build(what: str, factory: Any, *args: Any, **options: Any) -> Source:
+    try:
+        return factory(*args, **options)
+    except TypeError as exc:  # an option the source does not take
+        raise SourceError(f"{what}: cannot use option(s) {sorted(options)}: {exc}") from None
+
+
 def make_source(spec: str | Path, **options: Any) -> Source:
-    """Build (but do not open) the Source for ``spec``; see the module table for specs."""
+    """Build (but do not open) the Source for ``spec``; see the module table for specs.
+
+    Raises SourceError for an unknown spec or an option the source does not take.
+    """
     text = str(spec)
     if text == "camera":
         from rt_sfamnet.sources.realsense import CameraSource
 
-        return CameraSource(**options)
+        return _build("camera", CameraSource, **options)
     if text == "sim" or text.startswith("sim:"):
         from rt_sfamnet.sources.simulated import SimulatedSource
 
-        return SimulatedSource.from_spec(text, **options)
+        return _build(text, SimulatedSource.from_spec, text, **options)
     path = Path(text)
     if path.suffix.lower() in RECORDING_SUFFIXES:
         from rt_sfamnet.sources.realsense import PlaybackSource
 
-        return PlaybackSource(path, **options)
+        return _build(f"recording {text}", PlaybackSource, path, **options)
     if path.is_dir():
         from rt_sfamnet.sources.folder import FolderSource
 
-        return FolderSource(path, **options)
+        return _build(f"folder {text}", FolderSource, path, **options)
     if not path.exists():
         raise SourceError(
             f"source {text!r} not found: expected 'camera', 'sim', a .bag/.db3 recording or a "
