@@ -99,7 +99,18 @@ def ensure_demo_recording(path: str | Path | None = None) -> Path:
                              f"and {recordings_dir()})")
     if target.is_file() and ground_truth_path(target).is_file():
         return target
-    write_sim_recording(target, recipe)
+    import fcntl
+    import sys
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # One writer at a time: a second process waits for the first and then reuses its file.
+    with open(target.with_name(target.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file() and ground_truth_path(target).is_file():
+            return target
+        print(f"rt-sfamnet: generating the demo recording {target} from {recipe.name} "
+              "(first run only, about a minute)", file=sys.stderr, flush=True)
+        write_sim_recording(target, recipe)
     return target
 
 
