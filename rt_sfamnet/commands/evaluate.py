@@ -1,0 +1,52 @@
+"""``rt-sfamnet evaluate``: spotting, analysis and STRS from interval files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+NAME = "evaluate"
+HELP = "evaluate predicted intervals against ground truth (MEGC or sfamnet protocol)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gt", required=True, metavar="GT.csv", help="ground-truth interval file")
+    parser.add_argument("--pred", required=True, metavar="PRED.csv", help="predicted interval file")
+    parser.add_argument("--emotions", type=int, choices=(4, 7), default=4,
+                        help="emotion setting the labels are mapped to (default 4)")
+    parser.add_argument("--protocol", choices=("megc", "sfamnet"), default="megc",
+                        help="megc (default) or sfamnet (the authors' evaluation, quirks included)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def format_table(result: dict) -> str:
+    """The result of :func:`rt_sfamnet.metrics.evaluate_intervals` as a text table."""
+    lines = [f"{'':8} {'TP':>6} {'FP':>6} {'FN':>6} {'precision':>10} {'recall':>8} {'F1':>8}"]
+    for key in ("micro", "macro", "overall"):
+        r = result[key]
+        lines.append(
+            f"{key:8} {r['tp']:>6} {r['fp']:>6} {r['fn']:>6} {r['precision']:>10.4f} "
+            f"{r['recall']:>8.4f} {r['f1']:>8.4f}"
+        )
+    a = result["analysis"]
+    lines.append(
+        f"analysis ({a.get('pairs', 0)} pairs): UF1 {a['uf1']:.4f}  UAR {a['uar']:.4f}  "
+        f"F1 {a['f1']:.4f}  STRS {a['strs']:.4f}"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rt_sfamnet.intervals import read_intervals
+    from rt_sfamnet.metrics import evaluate_intervals
+
+    gt = read_intervals(args.gt)
+    pred = read_intervals(args.pred)
+    result = evaluate_intervals(gt, pred, emotions=args.emotions, protocol=args.protocol)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+    else:
+        print(f"protocol {args.protocol}, {args.emotions} emotions: {len(gt)} ground-truth, "
+              f"{len(pred)} predicted intervals")
+        print(format_table(result))
+    return 0

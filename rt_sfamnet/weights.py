@@ -1,0 +1,335 @@
+"""SFAMNet weights: our ``.safetensors`` files and the authors' official ``.pkl`` checkpoints.
+
+Our format is a safetensors file holding the network's full state_dict (the 77 tensors of the
+release layout, float32, plus the int64 ``num_batches_tracked`` counters) with JSON metadata
+under the key ``"rt_sfamnet"`` (see :class:`WeightsMeta`): number of emotions, flow mode, the
+input scale and units the network expects, frame skip, and free-form provenance.
+
+Official checkpoints are pickled PyTorch state_dicts saved from CUDA tensors. They are read
+only through ``torch.load(..., weights_only=True, map_location="cpu")``, which refuses any
+pickle that would construct something other than tensors and plain containers; nothing is
+ever unpickled without ``weights_only``.
+
+Anything that is not a checkpoint (text, random bytes, a zip that is not a torch file) or a
+checkpoint of another shape (a 7-emotion file imported as 4) raises
+:class:`~rt_sfamnet.errors.WeightsError` with a message naming the file, what was expected
+and what was found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rt_sfamnet.errors import WeightsError
+from rt_sfamnet.model import SFAMNet
+
+METADATA_KEY = "rt_sfamnet"
+FORMAT_VERSION = 1
+FLOW_MODES = ("hybrid", "scene", "optical")
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+"""The repository's ``weights/`` folder (default weights live there)."""
+
+DEFAULT_UNITS = {
+    "hybrid": "u, v: TV-L1 optical flow in pixels of the 128x128 face crop; w: scene-flow depth "
+    "change in millimetres; all multiplied by input_scale",
+    "scene": "u, v: scene flow in pixels of the 128x128 face crop; w: depth change in "
+    "millimetres; all multiplied by input_scale",
+    "optical": "u, v: TV-L1 optical flow in pixels of the 128x128 face crop; w: optical strain "
+    "(unitless); all multiplied by input_scale",
+}
+
+
+@dataclass
+class WeightsMeta:
+    """What a network expects and where it came from (stored as JSON in the weights file).
+
+    Attributes:
+        emotions: 4 or 7 (the network has ``emotions + 1`` classes, neutral last).
+        flow_mode: ``"hybrid"`` (O_u, O_v, S_w), ``"scene"`` (S_u, S_v, S_w) or ``"optical"``
+            (O_u, O_v, O_strain): what the three streams must be fed.
+        input_scale: the factor the feature stage multiplies the maps by before inference
+            (``FeatureConfig.input_scale``); the network itself never rescales.
+        frame_skip: the score sampling step in frames the network was trained with.
+        units: human-readable units of the three maps (before ``input_scale``).
+        provenance: free-form facts (source file, training run, dataset, licence, date).
+    """
+
+    emotions: int
+    flow_mode: str = "hybrid"
+    input_scale: float = 1.0
+    frame_skip: int = 2
+    units: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.emotions not in (4, 7):
+            raise WeightsError(f"weights metadata: emotions must be 4 or 7, found {self.emotions!r}")
+        if self.flow_mode not in FLOW_MODES:
+            raise WeightsError(
+                f"weights metadata: flow_mode must be one of {FLOW_MODES}, found {self.flow_mode!r}"
+            )
+        if not self.units:
+            self.units = DEFAULT_UNITS[self.flow_mode]
+
+    def to_json(self) -> str:
+        d = dataclasses.asdict(self)
+        d["format_version"] = FORMAT_VERSION
+        return json.dumps(d, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = "weights metadata") -> WeightsMeta:
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise WeightsError(f"{where}: metadata is not valid JSON ({exc})") from None
+        if not isinstance(d, dict):
+            raise WeightsError(f"{where}: metadata must be a JSON object, found {type(d).__name__}")
+        d.pop("format_version", None)
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise WeightsError(f"{where}: unknown metadata key(s) {unknown}")
+        if "emotions" not in d:
+            raise WeightsError(f"{where}: metadata has no 'emotions'")
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise WeightsError(f"{where}: bad metadata ({exc})") from None
+
+
+def default_weights_path(emotions: int = 4, must_exist: bool = False) -> Path:
+    """``weights/sfamnet-<emotions>emo.safetensors`` in the repository.
+
+    With ``must_exist=True`` a missing file raises WeightsError explaining how to get one.
+    """
+    if emotions not in (4, 7):
+        raise WeightsError(f"emotions must be 4 or 7, found {emotions!r}")
+    path = WEIGHTS_DIR / f"sfamnet-{emotions}emo.safetensors"
+    if must_exist and not path.is_file():
+        raise WeightsError(
+            f"default weights {path} are missing. Train your own with `rt-sfamnet train "
+            f"--emotions {emotions} ...`, or convert an official checkpoint with `rt-sfamnet "
+            f"weights import subject_<n>.pkl --emotions {emotions} --out {path}`, or pass a "
+            f"weights file explicitly"
+        )
+    return path
+
+
+def expected_shapes(emotions: int) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of the state_dict of ``SFAMNet(emotions)``."""
+    return {k: tuple(v.shape) for k, v in SFAMNet(emotions).state_dict().items()}
+
+
+def _infer_emotions(state: Mapping[str, torch.Tensor], where: str) -> int:
+    w = state.get("fc_recog.weight")
+    if not isinstance(w, torch.Tensor) or w.dim() != 2:
+        raise WeightsError(f"{where}: no 'fc_recog.weight' matrix; not an SFAMNet checkpoint")
+    classes = int(w.shape[0])
+    if classes - 1 not in (4, 7):
+        raise WeightsError(
+            f"{where}: recognition head has {classes} classes; expected 5 (4 emotions + neutral) "
+            f"or 8 (7 emotions + neutral)"
+        )
+    return classes - 1
+
+
+def _check_state(state: Any, emotions: int | None, where: str) -> tuple[dict[str, torch.Tensor], int]:
+    """Validate a state_dict against the release layout; returns (state, emotions)."""
+    if not isinstance(state, Mapping):
+        raise WeightsError(
+            f"{where}: expected a state_dict (a mapping of names to tensors), found "
+            f"{type(state).__name__}"
+        )
+    state = dict(state)
+    if state and all(isinstance(k, str) and k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}  # saved from DataParallel
+    bad = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise WeightsError(f"{where}: entries that are not named tensors: {bad[:5]}")
+    found = _infer_emotions(state, where)
+    if emotions is not None and emotions != found:
+        raise WeightsError(
+            f"{where}: holds a {found}-emotion network (fc_recog has {found + 1} classes) "
+            f"but {emotions} emotions were asked for"
+        )
+    shapes = expected_shapes(found)
+    missing = sorted(set(shapes) - set(state))
+    unexpected = sorted(set(state) - set(shapes))
+    if missing or unexpected:
+        raise WeightsError(
+            f"{where}: not the SFAMNet release layout: missing keys {missing[:6]}"
+            f"{'...' if len(missing) > 6 else ''}, unexpected keys {unexpected[:6]}"
+            f"{'...' if len(unexpected) > 6 else ''}"
+        )
+    wrong = [
+        f"{k} {tuple(state[k].shape)} (expected {shape})"
+        for k, shape in shapes.items()
+        if tuple(state[k].shape) != shape
+    ]
+    if wrong:
+        raise WeightsError(f"{where}: tensors of the wrong shape: {', '.join(wrong[:4])}")
+    return state, found
+
+
+def _build(state: dict[str, torch.Tensor], emotions: int, where: str) -> SFAMNet:
+    model = SFAMNet(emotions)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # dtype problems not caught by the shape check
+        raise WeightsError(f"{where}: cannot load into SFAMNet({emotions}): {exc}") from None
+    return model.eval()
+
+
+def _file_kind(path: Path) -> str:
+    """'safetensors', 'torch-zip', 'pickle' or 'unknown' from the first bytes."""
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    if head[:4] == b"PK\x03\x04":
+        return "torch-zip"
+    if head[:1] == b"\x80" and len(head) > 1 and head[1] in (2, 3, 4, 5):
+        return "pickle"
+    if len(head) >= 9:
+        (n,) = struct.unpack("<Q", head[:8])
+        if 0 < n < 100_000_000 and head[8:9] == b"{":
+            return "safetensors"
+    return "unknown"
+
+
+def load_official_checkpoint(path: str | Path, emotions: int | None = None) -> SFAMNet:
+    """Load an official release ``.pkl`` with ``weights_only=True`` on the CPU.
+
+    ``emotions=None`` infers 4 or 7 from the recognition head; a given value is checked.
+    """
+    p = Path(path)
+    where = f"checkpoint {p}"
+    if not p.is_file():
+        raise WeightsError(f"{where} does not exist")
+    kind = _file_kind(p)
+    if kind not in ("torch-zip", "pickle"):
+        raise WeightsError(
+            f"{where}: not a PyTorch checkpoint (expected a torch.save zip or pickle file, "
+            f"found {'a safetensors file' if kind == 'safetensors' else 'other content'})"
+        )
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(
+            f"{where}: not a loadable PyTorch checkpoint (weights_only=True refused or failed: "
+            f"{msg[:200]})"
+        ) from None
+    state, found = _check_state(state, emotions, where)
+    return _build(state, found, where)
+
+
+def official_meta(path: str | Path, emotions: int) -> WeightsMeta:
+    """Metadata for a network imported from an official checkpoint."""
+    p = Path(path)
+    return WeightsMeta(
+        emotions=emotions,
+        flow_mode="scene",
+        input_scale=1.0,
+        frame_skip=2,
+        units="release scene flow (u, v, w) from the authors' RGB-D flow; units and scale are "
+        "not published (see OFFICIAL-SFAMNET section 7)",
+        provenance={
+            "source": "official SFAMNet release (genbing99/SFAMNet), BSD-3-Clause, "
+            "Universiti Malaya",
+            "file": p.name,
+            "fold": p.stem,
+        },
+    )
+
+
+def save_weights(model: SFAMNet, path: str | Path, meta: WeightsMeta) -> Path:
+    """Write ``model``'s state_dict and ``meta`` to a ``.safetensors`` file (atomically)."""
+    from safetensors.torch import save_file
+
+    if meta.emotions != model.emotions:
+        raise WeightsError(
+            f"metadata says {meta.emotions} emotions but the network has {model.emotions}"
+        )
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    tmp = p.with_name(p.name + ".tmp")
+    save_file(state, str(tmp), metadata={METADATA_KEY: meta.to_json()})
+    tmp.replace(p)
+    return p
+
+
+def read_meta(path: str | Path) -> WeightsMeta:
+    """Only the metadata of one of our ``.safetensors`` files."""
+    from safetensors import safe_open
+
+    p = Path(path)
+    try:
+        with safe_open(str(p), framework="pt") as fh:
+            md = fh.metadata() or {}
+    except Exception as exc:  # noqa: BLE001
+        raise WeightsError(f"weights file {p}: not a readable safetensors file ({exc})") from None
+    if METADATA_KEY not in md:
+        raise WeightsError(
+            f"weights file {p}: safetensors file without rt-sfamnet metadata (key "
+            f"{METADATA_KEY!r}); found keys {sorted(md)}"
+        )
+    return WeightsMeta.from_json(md[METADATA_KEY], f"weights file {p}")
+
+
+def load_weights(path: str | Path, emotions: int | None = None) -> tuple[SFAMNet, WeightsMeta]:
+    """Load a network and its metadata.
+
+    Args:
+        path: one of our ``.safetensors`` files, or an official ``.pkl`` checkpoint.
+        emotions: 4 or 7. For ``.safetensors`` it is checked against the metadata; for an
+            official checkpoint it is checked against the recognition head (``None``: inferred
+            from it).
+
+    Returns:
+        ``(model, meta)`` with the model in eval mode on the CPU.
+    """
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    if not p.is_file():
+        raise WeightsError(f"weights file {p} does not exist")
+    kind = _file_kind(p)
+    if kind in ("torch-zip", "pickle"):
+        model = load_official_checkpoint(p, emotions)
+        return model, official_meta(p, model.emotions)
+    if kind != "safetensors":
+        raise WeightsError(
+            f"weights file {p}: neither a .safetensors file nor a PyTorch checkpoint "
+            f"(first bytes {p.read_bytes()[:8]!r})"
+        )
+    meta = read_meta(p)
+    where = f"weights file {p}"
+    if emotions is not None and emotions != meta.emotions:
+        raise WeightsError(f"{where}: holds a {meta.emotions}-emotion network, {emotions} were asked for")
+    try:
+        state = load_file(str(p), device="cpu")
+    except Exception as exc:  # noqa: BLE001
+        raise WeightsError(f"{where}: not a readable safetensors file ({exc})") from None
+    state, found = _check_state(state, meta.emotions, where)
+    return _build(state, found, where), meta
+
+
+def import_official(
+    pkl: str | Path, out: str | Path, emotions: int, provenance: Mapping[str, Any] | None = None
+) -> WeightsMeta:
+    """Convert an official checkpoint to our ``.safetensors`` format; returns the metadata."""
+    model = load_official_checkpoint(pkl, emotions)
+    meta = official_meta(pkl, emotions)
+    if provenance:
+        meta.provenance.update(provenance)
+    save_weights(model, out, meta)
+    return meta

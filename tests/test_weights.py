@@ -1,0 +1,147 @@
+"""Weights files: our safetensors format, official .pkl import, clear errors."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+from rt_sfamnet.errors import WeightsError
+from rt_sfamnet.model import Predictor, SFAMNet
+from rt_sfamnet.weights import (
+    WeightsMeta,
+    default_weights_path,
+    import_official,
+    load_weights,
+    read_meta,
+    save_weights,
+)
+
+
+def _official(reference_dir, emo: int, name: str = "subject_1.pkl"):
+    return reference_dir / "sfamnet-official-weights" / f"{emo}emo" / name
+
+
+def test_roundtrip_safetensors(tmp_path):
+    torch.manual_seed(0)
+    m = SFAMNet(7)
+    meta = WeightsMeta(emotions=7, flow_mode="scene", input_scale=50.0, frame_skip=1,
+                       provenance={"run": "test", "folds": [1, 2]})
+    path = save_weights(m, tmp_path / "w.safetensors", meta)
+    m2, meta2 = load_weights(path)
+    assert meta2 == meta
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, m2.state_dict()[k]), k
+    assert read_meta(path).input_scale == 50.0
+    assert "millimetres" in WeightsMeta(emotions=4, flow_mode="hybrid").units
+
+
+def test_load_official_pkl_and_import(reference_dir, tmp_path):
+    pkl = _official(reference_dir, 4)
+    model, meta = load_weights(pkl, emotions=4)
+    assert meta.emotions == 4 and meta.provenance["file"] == "subject_1.pkl"
+    out = tmp_path / "official.safetensors"
+    import_official(pkl, out, 4)
+    model2, meta2 = load_weights(out, emotions=4)
+    ref = np.load(_official(reference_dir, 4, "subject_1_expected.npz"))
+    maps = np.stack([ref["u"], ref["v"], ref["w"]], axis=1)
+    scores, probs = Predictor(model2, meta2, device="cpu").predict(maps)
+    np.testing.assert_allclose(scores, ref["spot"][:, 0], atol=1e-5)
+    expected = torch.softmax(torch.from_numpy(ref["logits"]), 1).numpy()
+    np.testing.assert_allclose(probs, expected, atol=1e-5)
+    # emotions inferred when not given
+    m7, meta7 = load_weights(_official(reference_dir, 7))
+    assert m7.emotions == 7 and meta7.emotions == 7
+
+
+def test_wrong_emotions_is_clear(reference_dir, tmp_path):
+    with pytest.raises(WeightsError, match="7-emotion network.*4 emotions"):
+        load_weights(_official(reference_dir, 7), emotions=4)
+    out = tmp_path / "w7.safetensors"
+    import_official(_official(reference_dir, 7), out, 7)
+    with pytest.raises(WeightsError, match="7-emotion"):
+        load_weights(out, emotions=4)
+
+
+@pytest.mark.parametrize("content", [b"hello, not a checkpoint\n", bytes(range(256)) * 20, b""])
+def test_not_a_checkpoint(tmp_path, content):
+    p = tmp_path / "bad.pkl"
+    p.write_bytes(content)
+    with pytest.raises(WeightsError, match="bad.pkl"):
+        load_weights(p, emotions=4)
+
+
+def test_zip_that_is_not_torch(tmp_path):
+    p = tmp_path / "z.pkl"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("hello.txt", "hi")
+    with pytest.raises(WeightsError, match="not a loadable PyTorch checkpoint"):
+        load_weights(p, emotions=4)
+
+
+class _Evil:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_malicious_pickle_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    p = tmp_path / "evil.pkl"
+    torch.save({"x": _Evil(str(marker))}, p)
+    assert not marker.exists()
+    with pytest.raises(WeightsError, match="weights_only"):
+        load_weights(p, emotions=4)
+    assert not marker.exists()
+    raw = tmp_path / "evil_raw.pkl"
+    raw.write_bytes(pickle.dumps(_Evil(str(marker)), protocol=2))
+    with pytest.raises(WeightsError):
+        load_weights(raw, emotions=4)
+    assert not marker.exists()
+
+
+def test_wrong_layout_checkpoints(tmp_path):
+    sd = SFAMNet(4).state_dict()
+    p = tmp_path / "missing.pt"
+    torch.save({k: v for k, v in sd.items() if not k.startswith("conv2")}, p)
+    with pytest.raises(WeightsError, match="missing keys"):
+        load_weights(p)
+    bad = dict(sd)
+    bad["conv1.weight"] = torch.zeros(8, 9, 3, 3)
+    torch.save(bad, p)
+    with pytest.raises(WeightsError, match="wrong shape.*conv1.weight"):
+        load_weights(p)
+    torch.save([1, 2, 3], p)
+    with pytest.raises(WeightsError, match="state_dict"):
+        load_weights(p)
+    torch.save({"module." + k: v for k, v in sd.items()}, p)  # DataParallel prefix accepted
+    assert load_weights(p, emotions=4)[0].emotions == 4
+
+
+def test_safetensors_without_metadata(tmp_path):
+    from safetensors.torch import save_file
+
+    p = tmp_path / "plain.safetensors"
+    save_file({k: v.contiguous() for k, v in SFAMNet(4).state_dict().items()}, str(p))
+    with pytest.raises(WeightsError, match="without rt-sfamnet metadata"):
+        load_weights(p)
+
+
+def test_default_weights_path(tmp_path, monkeypatch):
+    p4 = default_weights_path(4)
+    assert p4.name == "sfamnet-4emo.safetensors" and p4.parent.name == "weights"
+    assert default_weights_path(7).name == "sfamnet-7emo.safetensors"
+    import rt_sfamnet.weights as w
+
+    monkeypatch.setattr(w, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(WeightsError, match="weights import"):
+        w.default_weights_path(4, must_exist=True)
+    with pytest.raises(WeightsError, match="rt-sfamnet train"):
+        Predictor.from_file(None, emotions=7)
+    with pytest.raises(WeightsError, match="does not exist"):
+        load_weights(tmp_path / "nope.safetensors")
