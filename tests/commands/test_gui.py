@@ -1,0 +1,110 @@
+"""``rt-sfamnet gui``: display detection, the headless fallback, screenshots, bad options."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import pytest
+
+from rt_sfamnet.cli import main
+from rt_sfamnet.commands import gui
+from tests.ui.helpers import CLIP, weights_for_tests
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> str:
+    return weights_for_tests(tmp_path_factory.mktemp("gui-weights"))
+
+
+@pytest.mark.parametrize(
+    ("env", "platform", "expected"),
+    [
+        ({}, "linux", False),
+        ({"DISPLAY": ":0"}, "linux", True),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "offscreen"}, "linux", True),
+        ({"QT_QPA_PLATFORM": "xcb"}, "linux", False),
+        ({"DISPLAY": ""}, "linux", False),
+        ({}, "win32", True),
+        ({}, "darwin", True),
+    ],
+)
+def test_display_available(env, platform, expected):
+    assert gui.display_available(env, platform) is expected
+
+
+def test_gui_module_does_not_import_qt():
+    code = (
+        "import sys, rt_sfamnet.cli, rt_sfamnet.commands.gui as g; rt_sfamnet.cli.build_parser();"
+        "g.display_available(); print(any(m.startswith(('PySide6', 'ui')) for m in sys.modules))"
+    )
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(CLIP.parents[1]))
+    assert out.stdout.strip() == "False"
+
+
+def test_no_display_falls_back_to_headless_analysis(monkeypatch, tmp_path, capsys, weights):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.chdir(tmp_path)
+    code = main(["gui", "--source", str(CLIP), "--weights", weights])
+    err = capsys.readouterr().err
+    assert code == 0, err[-3000:]
+    assert "no display found" in err and "rt-sfamnet analyze" in err
+    out = tmp_path / "out" / "demo"
+    with (out / "frames.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    # 60 frames, a sample every 2nd frame, minus the k_SW window at the end
+    assert len(rows) >= 20, (len(rows), err[-3000:])
+    assert (out / "events.csv").is_file() and (out / "summary.json").is_file()
+
+
+def test_screenshot_after_quit_after(qtbot, tmp_path, weights, capsys):
+    from PySide6.QtGui import QImage
+
+    shot = tmp_path / "shot.png"
+    code = main(["gui", "--source", str(CLIP), "--weights", weights, "--settings",
+                 str(tmp_path / "s.ini"), "--screenshot", str(shot), "--quit-after", "3",
+                 "--size", "1200x760"])
+    assert code == 0
+    assert "screenshot saved" in capsys.readouterr().out
+    img = QImage(str(shot))
+    assert (img.width(), img.height()) == (1200, 760)
+    # the remembered settings file was written (recent files list has the clip)
+    assert "clip.db3" in (tmp_path / "s.ini").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--quit-after", "0"], "--quit-after must be > 0"),
+        (["--screenshot", "shot.txt"], "must name a .png"),
+        (["--size", "big"], "--size must look like"),
+        (["--spot", "k_micro"], "--spot expects KEY=VALUE"),
+        (["--spot", "k_mikro=2"], "unknown key(s) ['k_mikro']"),
+    ],
+)
+def test_bad_options_exit_2(argv, message, capsys):
+    assert main(["gui", *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_camera_available_answers_a_bool_and_survives_sdk_errors(monkeypatch):
+    assert isinstance(gui.camera_available(), bool)
+    from rt_sfamnet.sources import realsense
+
+    def broken():
+        raise RuntimeError("USB error")
+
+    monkeypatch.setattr(realsense, "camera_connected", broken, raising=False)
+    assert gui.camera_available() is False
+
+
+def test_spotting_overrides_parse_json_values():
+    assert gui.spotting_overrides(["k_micro=2", "variant=paper", "micro_threshold=0.6",
+                                   "video_threshold=null"]) == {
+        "k_micro": 2, "variant": "paper", "micro_threshold": 0.6, "video_threshold": None}

@@ -1,0 +1,184 @@
+"""The main window fed with EngineUpdate objects: drawing, errors, settings, export, keys."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from rt_sfamnet.intervals import read_intervals
+from tests.ui.helpers import make_results, make_update, spotted
+from ui.app import MainWindow
+from ui.settings import AppSettings
+
+
+def test_updates_draw_curves_regions_events_bars_and_status(window):
+    res = make_results(range(0, 120, 2), score_fn=lambda f: 0.1 + f / 200)
+    curves = {"micro": [(f, 0.5) for f in range(0, 60, 2)], "macro": [(0, 0.4)]}
+    iv = spotted("micro", 30, 50, "surprise", 0.74)
+    window.apply_update(make_update(119, results=res, intervals=[iv], curves=curves))
+    assert window.plot.curve_points("score") == 60
+    assert window.plot.curve_points("micro") == 30
+    assert window.plot.curve_points("macro") == 1
+    assert len(window.plot.spotted) == 1
+    assert window.plot.spotted[0].label.toPlainText() == "ME surprise 0.74"
+    assert window.event_list.rowCount() == 1
+    assert window.video.event_badge.isVisible()
+    assert window.video.event_badge.toPlainText().strip() == "ME surprise 0.74"
+    np.testing.assert_allclose(window.probs.values, res[-1].probs)
+    assert window.maps.maps_drawn == 1
+    assert window.video.frames_drawn == 1 and window.depth.frames_drawn == 1
+    assert window.position == 119
+    st = window.status.fields
+    assert st["backend"].text() == "backend cpu"
+    assert st["input"].text() == "in 30.0 fps"
+    assert st["analysed"].text() == "analysed 15.0/s"
+    assert st["latency"].text() == "latency 110 ms (p95 180)"
+    assert st["drops"].text() == "drops 3"
+    # the same interval published again (after a backwards seek) is not duplicated
+    window.apply_update(make_update(121, intervals=[iv]))
+    assert window.event_list.rowCount() == 1 and len(window.plot.spotted) == 1
+
+
+def test_hidden_panels_are_not_drawn(window):
+    window.act_depth.trigger()
+    window.act_maps.trigger()
+    assert not window.depth_panel.isVisible() and not window.maps.isVisible()
+    assert not window.side.isVisible()
+    window.apply_update(make_update(5, results=make_results([0])))
+    assert window.depth.frames_drawn == 0 and window.maps.maps_drawn == 0
+    assert window.video.frames_drawn == 1
+
+
+def test_reset_drops_results_after_the_seek_target(window):
+    window.apply_update(make_update(100, results=make_results(range(0, 100, 2))))
+    window._seek_target = 40
+    window.apply_update(make_update(41, results=make_results([40, 42]), reset=True))
+    assert list(window.history.frames()) == list(range(0, 44, 2))
+
+
+def test_engine_error_is_shown_and_the_app_keeps_running(window, qtbot):
+    from rt_sfamnet.errors import CameraDisconnectedError
+
+    err = CameraDisconnectedError("no frame from the camera for 2 s (unplugged?)")
+    window.apply_update(make_update(10, error=err, finished=True))
+    assert window.banner.kind == "error"
+    assert "unplugged" in window.banner.text()
+    assert window.finished and not window.playback.playing
+    assert window.timer.isActive()
+    # later updates still draw
+    window.apply_update(make_update(11, results=make_results([0, 2])))
+    assert window.plot.curve_points("score") == 2
+
+
+def test_end_of_recording_notice(window):
+    window.apply_update(make_update(59, intervals=[spotted("micro", 10, 25, "positive")],
+                                    finished=True))
+    assert window.banner.kind == "info"
+    assert "1 expression spotted" in window.banner.text()
+    assert not window.playback.playing
+
+
+def test_export_csv_and_json(window, tmp_path):
+    res = make_results(range(0, 20, 2), score_fn=lambda f: f / 100)
+    curves = {"micro": [(f, 0.3) for f in range(0, 20, 2)],
+              "macro": [(f, 0.2) for f in range(0, 20, 2)]}
+    window.apply_update(make_update(20, results=res, curves=curves,
+                                    intervals=[spotted("micro", 2, 14, "positive", 0.7)]))
+    window.class_names = ("negative", "positive", "surprise", "others", "neutral")
+    files = window.export(tmp_path / "run.csv", "csv")
+    assert [f.name for f in files] == ["run_events.csv", "run_events.json", "run_frames.csv"]
+    ivs = read_intervals(files[0])
+    assert [(i.onset, i.offset, i.type, i.emotion) for i in ivs] == [(2, 14, "micro", "positive")]
+    assert ivs[0].extra["confidence"] == "0.7"
+    assert json.loads(files[1].read_text())[0]["emotion"] == "positive"
+    with files[2].open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 10
+    assert float(rows[3]["score"]) == pytest.approx(0.06)
+    assert float(rows[3]["micro_smoothed"]) == pytest.approx(0.3)
+    assert float(rows[3]["prob_positive"]) == pytest.approx(0.6)
+    files = window.export(tmp_path / "run.json", "json")
+    data = json.loads(files[2].read_text())
+    assert data["class_names"][1] == "positive" and len(data["frames"]) == 10
+    assert data["frames"][0]["macro_smoothed"] == pytest.approx(0.2)
+    # a folder that does not exist is an error in the window, not a crash
+    assert window.export(tmp_path / "missing" / "x.csv") == []
+    assert window.banner.kind == "error" and "does not exist" in window.banner.text()
+
+
+def test_settings_and_recent_files_persist(qtbot, tmp_path):
+    path = tmp_path / "s.ini"
+    rec = tmp_path / "a.db3"
+    rec.write_bytes(b"")
+    w1 = MainWindow(AppSettings(path))
+    qtbot.addWidget(w1)
+    w1.act_depth.trigger()  # hide depth
+    w1.playback.set_speed(2.0)
+    w1.maps.set_levels(0.75, 4.0)
+    w1.maps.levelsChanged.emit(0.75, 4.0)
+    w1.settings.add_recent_file(rec)
+    w1.set_flow_mode("scene")  # no source open: only remembered
+    w1.set_plot_window(60.0)
+    w1.close()
+
+    w2 = MainWindow(AppSettings(path))
+    qtbot.addWidget(w2)
+    assert not w2.act_depth.isChecked() and w2.act_maps.isChecked()
+    assert w2.playback.speed.currentData() == 2.0
+    assert w2.settings.recent_files() == [str(rec.resolve())]
+    assert [a.text() for a in w2.recent_file_menu.actions()][0] == "a.db3"
+    assert w2.flow_mode == "scene" and w2.flow_combo.currentData() == "scene"
+    assert (w2.maps.uv_range, w2.maps.w_range) == (0.75, 4.0)
+    assert w2.plot.window_s == 60.0
+    assert [a.text() for a in w2.window_actions.actions() if a.isChecked()] == ["60 s"]
+    w2.close()
+
+
+def test_recent_list_is_bounded_and_newest_first(tmp_path):
+    s = AppSettings(tmp_path / "s.ini")
+    for i in range(12):
+        s.add_recent_file(tmp_path / f"r{i}.db3")
+    s.add_recent_file(tmp_path / "r5.db3")
+    files = s.recent_files()
+    assert len(files) == 8 and files[0].endswith("r5.db3") and files[1].endswith("r11.db3")
+    s.clear_recent_files()
+    assert s.recent_files() == []
+
+
+def test_keyboard_shortcuts(window, qtbot):
+    window.activateWindow()
+    window.setFocus()
+    assert window.playback.playing
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not window.playback.playing
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.playback.playing
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
+    assert window.playback.speed.currentData() == 2.0
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert not window.act_maps.isChecked()
+    assert window.act_export.shortcut().toString() == "Ctrl+E"
+    assert window.act_open.shortcut().toString() == "O"
+    assert window.act_fullscreen.shortcut().toString() == "F"
+
+
+def test_record_is_disabled_without_a_camera(window, qtbot):
+    window._on_camera_checked(False)
+    assert not window.act_record.isEnabled()
+    assert "needs a connected RealSense camera" in window.act_record.toolTip()
+    window._on_camera_checked(True)
+    assert window.act_record.isEnabled()
+
+
+def test_screenshot(window, tmp_path):
+    window.apply_update(make_update(10, results=make_results(range(0, 10, 2))))
+    out = window.save_screenshot(tmp_path / "shots" / "w.png")
+    assert out.stat().st_size > 10_000
+    from PySide6.QtGui import QImage
+
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (window.width(), window.height())

@@ -1,0 +1,221 @@
+"""The app's widgets on their own, fed with EngineUpdate-shaped data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QSlider
+
+from rt_sfamnet.face import CropBox, FaceObservation
+from rt_sfamnet.intervals import Interval
+from rt_sfamnet.spotting import SpottingConfig
+from tests.ui.helpers import make_frame, make_results, spotted
+from ui import theme
+from ui.app import spotting_thresholds
+from ui.history import ScoreHistory
+from ui.widgets.banner import MessageBanner
+from ui.widgets.controls import PlaybackBar
+from ui.widgets.events import EventList, format_time
+from ui.widgets.maps import InputMapsView
+from ui.widgets.probs import ProbabilityBars
+from ui.widgets.scoreplot import ScorePlot, interval_text
+from ui.widgets.video import DepthView, VideoView
+
+
+def test_emotion_colours_are_consistent_and_distinct():
+    assert theme.emotion_hex("Happiness") == theme.emotion_hex("happy")
+    assert theme.emotion_hex("positive") == theme.emotion_hex("happy")
+    assert theme.emotion_hex("negative") == theme.emotion_hex("anger")
+    four = [theme.emotion_hex(c) for c in ("negative", "positive", "surprise", "others",
+                                            "neutral")]
+    seven = [theme.emotion_hex(c) for c in ("disgust", "surprise", "others", "fear", "anger",
+                                             "sad", "happy", "neutral")]
+    assert len(set(four)) == 5 and len(set(seven)) == 8
+    assert theme.emotion_hex("") == theme.UNKNOWN_COLOR
+    assert theme.emotion_color("sad", 60).alpha() == 60
+
+
+def test_thresholds_come_from_the_spotting_config():
+    assert spotting_thresholds(SpottingConfig()) == (pytest.approx(0.576), pytest.approx(0.576))
+    assert spotting_thresholds(SpottingConfig(variant="paper", macro_threshold=0.6)) == (
+        pytest.approx(0.58), pytest.approx(0.6))
+
+
+def test_score_plot_curves_thresholds_regions_and_ground_truth(qtbot):
+    plot = ScorePlot(window_s=10.0)
+    qtbot.addWidget(plot)
+    h = ScoreHistory(fps=30.0)
+    h.extend(make_results(range(0, 300, 2), score_fn=lambda f: 0.2 + f / 1000))
+    h.set_smoothed("micro", 100, 0.4)
+    plot.set_history(h)
+    assert plot.curve_points("score") == 150
+    assert plot.curve_points("micro") == 1
+    assert plot.curve_points("macro") == 0
+
+    plot.set_thresholds(0.576, 0.576)
+    assert len(plot.threshold_lines) == 1
+    assert plot.threshold_lines[0].value() == pytest.approx(0.576)
+    plot.set_thresholds(0.5, 0.6)
+    assert sorted(line.value() for line in plot.threshold_lines) == [0.5, 0.6]
+
+    plot.add_spotted(spotted("micro", 60, 89, "surprise", 0.83), fps=30.0)
+    region = plot.spotted[0]
+    assert region.item.getRegion() == (pytest.approx(2.0), pytest.approx(3.0))
+    assert region.label.toPlainText() == "ME surprise 0.83"
+    assert QColor(region.color) == QColor(theme.emotion_hex("surprise"))
+
+    gt = [Interval("sim", "v", 30, 40, 59, "micro", "happy"),
+          Interval("sim", "v", 600, None, 700, "macro", "")]
+    plot.set_ground_truth(gt, fps=30.0)
+    assert [r.label.toPlainText() for r in plot.ground_truth] == ["GT ME happy", "GT MaE"]
+    rect = plot.ground_truth[0].item.rect()
+    assert (rect.left(), rect.right()) == (pytest.approx(1.0), pytest.approx(2.0))
+
+    # a fixed window that follows "now"; regions outside it are hidden
+    plot.set_now(5.0)
+    x0, x1 = plot.plot.viewRange()[0]
+    assert x1 - x0 == pytest.approx(10.0 * 1.02, rel=1e-3)
+    assert plot.spotted[0].visible and not plot.ground_truth[1].visible
+    plot.set_now(30.0)
+    assert not plot.spotted[0].visible and not plot.ground_truth[0].visible
+    plot.clear()
+    assert plot.spotted == [] and plot.ground_truth == [] and plot.curve_points("score") == 0
+
+
+def test_interval_text():
+    assert interval_text(spotted("macro", 0, 10, "", 0.61)) == "MaE 0.61"
+    gt = Interval("s", "v", 1, 2, 3, "micro", "sad")
+    assert interval_text(gt, ground_truth=True) == "GT ME sad"
+
+
+def test_probability_bars(qtbot):
+    bars = ProbabilityBars()
+    qtbot.addWidget(bars)
+    bars.set_classes(("disgust", "surprise", "others", "fear", "anger", "sad", "happy",
+                      "neutral"))
+    p = np.linspace(0.0, 1.0, 8).astype(np.float32)
+    p /= p.sum()
+    bars.set_probs(p)
+    np.testing.assert_allclose(bars.bars.opts["height"], p)
+    brushes = bars.bars.opts["brushes"]
+    assert brushes[6].color() == QColor(theme.emotion_hex("happy"))
+    assert bars.top_label.toPlainText() == f"{p[7]:.2f}"
+    with pytest.raises(ValueError):
+        bars.set_probs(np.ones(5, np.float32))
+    bars.set_probs(None)
+    assert float(np.sum(bars.bars.opts["height"])) == 0.0
+
+
+def test_event_list_rows_ground_truth_and_click(qtbot):
+    events = EventList()
+    qtbot.addWidget(events)
+    events.set_ground_truth([Interval("s", "v", 100, 105, 120, "micro", "happy")])
+    events.add_event(spotted("micro", 101, 121, "positive", 0.77), fps=30.0)
+    events.add_event(spotted("macro", 400, 470, "", 0.65), fps=30.0)
+    assert events.rowCount() == 2
+    row0 = [events.item(0, c).text() for c in range(6)]
+    assert row0 == ["0:03.4", "ME", "positive", "0.77", "101–121", "✓"]
+    assert events.item(1, 5).text() == "✗"
+    assert events.item(1, 2).text() == "—"
+    with qtbot.waitSignal(events.eventActivated) as blocker:
+        rect = events.visualItemRect(events.item(1, 0))
+        qtbot.mouseClick(events.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert blocker.args == [400]
+    events.clear_events()
+    assert events.rowCount() == 0
+
+
+def test_format_time():
+    assert format_time(0) == "0:00.0"
+    assert format_time(75.25) == "1:15.2"
+    assert format_time(3725.0) == "1:02:05.0"
+
+
+def test_input_maps_use_fixed_symmetric_levels(qtbot):
+    view = InputMapsView()
+    qtbot.addWidget(view)
+    view.set_mode("scene")
+    assert [c.toPlainText() for c in view.captions] == ["S_u", "S_v", "S_w"]
+    view.set_levels(0.5, 3.0)
+    maps = np.zeros((3, 42, 42), np.float32)
+    maps[0, 0, 0] = 10.0  # an outlier must not change the levels
+    view.set_maps(maps)
+    assert tuple(view.images[0].levels) == (-0.5, 0.5)
+    assert tuple(view.images[2].levels) == (-3.0, 3.0)
+    assert view.images[1].image.shape == (42, 42)
+    assert view.maps_drawn == 1
+    with qtbot.waitSignal(view.levelsChanged) as blocker:
+        view.uv_spin.setValue(2.0)
+    assert blocker.args == [2.0, 3.0]
+    assert tuple(view.images[1].levels) == (-2.0, 2.0)
+    with pytest.raises(ValueError):
+        view.set_maps(np.zeros((2, 42, 42), np.float32))
+    with pytest.raises(ValueError):
+        view.set_mode("thermal")
+
+
+def test_video_view_draws_face_box_and_landmarks(qtbot):
+    view = VideoView()
+    qtbot.addWidget(view)
+    frame = make_frame(3)
+    lm = np.zeros((468, 3), np.float32)
+    lm[:, 0] = np.linspace(100, 200, 468)
+    lm[:, 1] = 120
+    obs = FaceObservation(landmarks=lm, box=CropBox(90, 60, 128), nose_xy=(150.0, 120.0))
+    view.set_frame(frame.color, obs)
+    rect = view.box.rect()
+    assert (rect.x(), rect.y(), rect.width()) == (90.0, 60.0, 128.0)
+    assert view.box.isVisible() and view.face_visible
+    assert len(view.landmarks.data) == 468
+    assert view.image.image.shape == (240, 320, 3)
+    view.set_frame(frame.color, None)
+    assert not view.box.isVisible() and view.face_label.toPlainText() == "no face"
+    with pytest.raises(ValueError):
+        view.set_frame(frame.depth, None)
+
+
+def test_depth_view_colourises_around_the_face(qtbot):
+    view = DepthView()
+    qtbot.addWidget(view)
+    frame = make_frame(0)
+    view.set_depth(frame.depth)
+    assert view.image.image.shape == (120, 160, 3)
+    assert view.image.image.dtype == np.uint8
+    assert view.image.image[0, 0].tolist() == [0, 0, 0]  # no depth -> black
+    near, far = view.depth_range
+    assert far > near
+
+
+def test_banner_keeps_errors_and_records_history(qtbot):
+    banner = MessageBanner(info_timeout_ms=50)
+    qtbot.addWidget(banner)
+    banner.show_info("hello")
+    assert banner.kind == "info" and banner.text() == "hello"
+    qtbot.waitUntil(lambda: banner.kind == "", timeout=2000)
+    banner.show_error("broken")
+    qtbot.wait(120)
+    assert banner.kind == "error" and banner.text() == "broken"
+    banner.dismiss()
+    assert banner.text() == "" and banner.history == [("info", "hello"), ("error", "broken")]
+
+
+def test_playback_bar_emits_play_seek_and_speed(qtbot):
+    bar = PlaybackBar()
+    qtbot.addWidget(bar)
+    bar.set_seekable(True, 300, 30.0)
+    assert bar.slider.isEnabled() and bar.slider.maximum() == 299
+    with qtbot.waitSignal(bar.playToggled) as blocker:
+        bar.play_button.click()
+    assert blocker.args == [False] and bar.play_button.text() == "Play"
+    with qtbot.waitSignal(bar.seekRequested) as blocker:
+        bar.slider.triggerAction(QSlider.SliderAction.SliderPageStepAdd)
+    assert blocker.args == [150]
+    with qtbot.waitSignal(bar.speedChanged) as blocker:
+        bar.step_speed(1)
+    assert blocker.args == [2.0]
+    bar.set_position(90)
+    assert bar.slider.value() == 90 and bar.time_label.text() == "0:03.0 / 0:10.0"
+    bar.set_seekable(False, None, 30.0)
+    assert not bar.slider.isEnabled() and bar.time_label.text().endswith("live")

@@ -1,0 +1,291 @@
+"""The engine's life cycle, off the GUI thread.
+
+Opening a source (generating the demo recording on first run, loading weights, starting the
+face tracker) and stopping an engine (joining its threads) can take from tens of milliseconds
+to seconds, so :class:`EngineSession` runs them as jobs on one worker thread, in the order
+they were asked for. The GUI thread only ever calls the engine's cheap methods (``poll``,
+``pause``, ``resume``, ``seek``, ``set_speed``).
+
+Every job's outcome comes back as a Qt signal (queued to the GUI thread). An open that was
+overtaken by a newer one is stopped and never reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
+
+from rt_sfamnet.errors import RtSfamnetError
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line for an error: the message of our own errors, type + message else."""
+    if isinstance(exc, RtSfamnetError):
+        return str(exc)
+    text = str(exc).strip()
+    name = type(exc).__name__
+    return f"{name}: {text}" if text else name
+
+
+@dataclass
+class OpenRequest:
+    """What to open.
+
+    Attributes:
+        spec: ``"camera"``, ``"sim"`` / ``"sim:..."``, a recording or frame folder, or
+            ``"auto"`` (the camera if one is connected, else the demo recording, else the
+            simulator).
+        weights: weights file (None: the default weights).
+        emotions: 4 or 7 for an official ``.pkl`` checkpoint (ours carry it).
+        flow_mode: ``"hybrid"``, ``"scene"``, ``"optical"`` or None (the weights' own mode).
+        start_frame: seek there right after starting (recordings).
+        paused: start paused.
+        speed: playback speed (recordings).
+        realtime: pace recordings at their frame rate (the GUI's default) or read them as
+            fast as the engine can analyse them.
+        spotting: ``SpottingConfig`` values to use (e.g. ``{"k_micro": 2}``), applied last.
+        weights_spotting: first apply the spotting values the weights were trained and
+            evaluated with (``provenance["train"]["spotting"]`` of our weights), if any.
+    """
+
+    spec: str
+    weights: str | None = None
+    emotions: int | None = None
+    flow_mode: str | None = None
+    start_frame: int | None = None
+    paused: bool = False
+    speed: float = 1.0
+    realtime: bool = True
+    spotting: dict | None = None
+    weights_spotting: bool = True
+
+
+@dataclass
+class OpenedSource:
+    """A started engine and what the window needs to know about it."""
+
+    engine: Any
+    spec: str
+    label: str
+    request: OpenRequest
+    spotting: dict  # the SpottingConfig values changed from the defaults (weights', user's)
+
+
+def weights_spotting(predictor: Any) -> dict:
+    """The spotting values our weights were trained and evaluated with (empty if unknown)."""
+    prov = getattr(getattr(predictor, "meta", None), "provenance", None) or {}
+    train = prov.get("train") if isinstance(prov, dict) else None
+    values = train.get("spotting") if isinstance(train, dict) else None
+    return dict(values) if isinstance(values, dict) else {}
+
+
+def resolve_spec(spec: str, progress: Callable[[str], None] | None = None) -> str:
+    """Turn ``"auto"`` / ``"demo"`` into a concrete source spec (may generate the demo)."""
+    from rt_sfamnet.commands.gui import camera_available, demo_source
+
+    if spec == "auto":
+        if camera_available():
+            return "camera"
+        spec = "demo"
+    if spec == "demo":
+        if progress is not None:
+            progress("Preparing the demo recording (generated once on first run)…")
+        return demo_source()
+    return spec
+
+
+class EngineSession(QObject):
+    """Owns at most one running engine; opens, stops and records on a worker thread.
+
+    Signals:
+        opened(object): an :class:`OpenedSource` (GUI thread).
+        failed(str, str): the spec that failed and a one-line message.
+        progress(str): a notice while a job runs (e.g. "preparing the demo").
+        cameraChecked(bool): result of :meth:`check_camera`.
+        recorded(str, int): a finished camera recording (path, frames).
+        recordProgress(int): frames recorded so far.
+    """
+
+    opened = Signal(object)
+    failed = Signal(str, str)
+    progress = Signal(str)
+    cameraChecked = Signal(bool)
+    recorded = Signal(str, int)
+    recordProgress = Signal(int)
+
+    def __init__(self, parent: QObject | None = None,
+                 engine_config: Any | None = None) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rt-sfamnet-gui-jobs")
+        self._generation = 0
+        self._gen_lock = threading.Lock()
+        self._current: Any | None = None  # the engine the worker last started (worker-owned)
+        self._predictors: dict[tuple[str | None, int | None], Any] = {}
+        self.engine_config = engine_config
+        self.closed = False
+
+    # ------------------------------------------------------------------ jobs
+    def _next_generation(self) -> int:
+        with self._gen_lock:
+            self._generation += 1
+            return self._generation
+
+    def _is_current(self, gen: int) -> bool:
+        with self._gen_lock:
+            return gen == self._generation
+
+    def submit(self, fn: Callable[[], Any]) -> Future:
+        return self._pool.submit(fn)
+
+    def open(self, request: OpenRequest) -> None:
+        """Stop the current engine and open ``request`` (asynchronously)."""
+        gen = self._next_generation()
+        self._pool.submit(self._open_job, gen, request)
+
+    def close_engine(self) -> Future:
+        """Stop the current engine (asynchronously); returns the job's future."""
+        self._next_generation()
+        if self.closed:  # shut down: nothing runs any more
+            done: Future = Future()
+            done.set_result(None)
+            return done
+        return self._pool.submit(self._stop_current)
+
+    def check_camera(self) -> None:
+        """Look for a connected RealSense camera (asynchronously; emits cameraChecked)."""
+        def job() -> None:
+            from rt_sfamnet.commands.gui import camera_available
+
+            self.cameraChecked.emit(bool(camera_available()))
+
+        self._pool.submit(job)
+
+    def record(self, path: str, seconds: float, reopen: OpenRequest | None) -> None:
+        """Stop the engine, record the camera to ``path`` (.db3) for ``seconds``, then open
+        ``reopen`` (e.g. the camera again)."""
+        gen = self._next_generation()
+
+        def job() -> None:
+            self._stop_current()
+            try:
+                from rt_sfamnet.sources.realsense import record_camera
+
+                n = record_camera(path, seconds, on_frame=self.recordProgress.emit)
+            except BaseException as exc:  # noqa: BLE001 - shown in the window
+                self.failed.emit("camera", f"recording failed: {describe_error(exc)}")
+                n = -1
+            if n >= 0:
+                self.recorded.emit(str(path), int(n))
+            if reopen is not None and self._is_current(gen):
+                self._open_job(gen, reopen)
+
+        self._pool.submit(job)
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        """Stop the engine and the worker thread (blocks; call when the window closes)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._next_generation()
+        fut = self._pool.submit(self._stop_current)
+        try:
+            fut.result(timeout=timeout)
+        except Exception:
+            pass
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        # deliver what the worker queued before it stopped, while the window still exists
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+
+    # ------------------------------------------------------------------ worker side
+    def _stop_current(self) -> None:
+        engine, self._current = self._current, None
+        if engine is not None:
+            try:
+                engine.stop()
+            except Exception:  # the engine reports its errors through poll()
+                pass
+
+    def _open_job(self, gen: int, request: OpenRequest) -> None:
+        self._stop_current()
+        if not self._is_current(gen):
+            return
+        from rt_sfamnet.pipeline import Engine, EngineConfig
+        from rt_sfamnet.sources import make_source
+
+        spec = request.spec
+        engine = None
+        try:
+            spec = resolve_spec(spec, self.progress.emit)
+            if not self._is_current(gen):
+                return
+            base = self.engine_config or EngineConfig()
+            config = dataclasses.replace(
+                base,
+                weights=request.weights if request.weights else base.weights,
+                emotions=request.emotions if request.emotions else base.emotions,
+                realtime=request.realtime,
+                speed=float(request.speed),
+            )
+            source = make_source(spec)
+            cached = self._predictors.get((config.weights, config.emotions))
+            engine = Engine(source, config, predictor=cached)
+            self._predictors = {(config.weights, config.emotions): engine.predictor}
+            changed: dict = {}
+            if request.weights_spotting:
+                changed.update(weights_spotting(engine.predictor))
+            changed.update(request.spotting or {})
+            changed.pop("frame_skip", None)  # the engine's schedule decides
+            if changed:
+                from rt_sfamnet.config import config_from_mapping
+                from rt_sfamnet.spotting import SpottingConfig
+
+                values = {**dataclasses.asdict(engine.spotting_config), **changed}
+                engine.spotting_config = config_from_mapping(SpottingConfig, values, "spotting")
+            if request.flow_mode and request.flow_mode != engine.feature_config.mode:
+                engine.feature_config = dataclasses.replace(
+                    engine.feature_config, mode=request.flow_mode
+                )
+            engine.start()
+            self._current = engine
+            if request.start_frame and getattr(source, "seekable", False):
+                count = source.frame_count
+                frame = int(request.start_frame)
+                if count is None or frame < count:
+                    engine.seek(frame)
+            if request.paused:
+                engine.pause()
+        except BaseException as exc:  # noqa: BLE001 - every failure is shown in the window
+            if engine is not None:
+                try:
+                    engine.stop()
+                except Exception:
+                    pass
+            self._current = None
+            if self._is_current(gen):
+                self.failed.emit(str(request.spec), describe_error(exc))
+            return
+        if not self._is_current(gen):
+            self._stop_current()
+            return
+        label = _source_label(spec, engine)
+        self.opened.emit(OpenedSource(engine, spec, label, request, changed))
+
+
+def _source_label(spec: str, engine: Any) -> str:
+    src = engine.source
+    name = str(getattr(src, "name", "") or "")
+    if spec == "camera":
+        return f"camera {name}".strip()
+    if spec == "sim" or spec.startswith("sim:"):
+        return f"simulator ({spec})"
+    p = Path(spec)
+    if p.exists():
+        return p.name
+    return name or spec

@@ -1,0 +1,145 @@
+"""The three 42x42 input maps the network reads (u, v, w streams) as heat maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ui import theme
+
+#: Stream names and units per flow mode (see ``rt_sfamnet.features.pair_maps``).
+STREAMS: dict[str, tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = {
+    "optical": (("O_u", "px"), ("O_v", "px"), ("O_strain", "")),
+    "scene": (("S_u", "px"), ("S_v", "px"), ("S_w", "mm")),
+    "hybrid": (("O_u", "px"), ("O_v", "px"), ("S_w", "mm")),
+}
+
+#: Default symmetric display ranges: ± this for the u and v maps, and for w per mode. Measured
+#: on the demo recording (hybrid maps of 150 samples): |O_u|, |O_v| have p95 0.1-0.35 px and
+#: reach ~1 px during expressions; |S_w| has p95 1.9 mm, p99 5 mm.
+DEFAULT_UV_RANGE = 0.5
+DEFAULT_W_RANGE = {"optical": 0.05, "scene": 5.0, "hybrid": 5.0}
+
+
+class InputMapsView(QWidget):
+    """Three heat maps with fixed, symmetric colour levels (diverging map, white = 0).
+
+    Levels never follow the data (``autoLevels=False``), so the strength of motion can be
+    compared between frames: ± ``uv_range`` for the u and v maps and ± ``w_range`` for w.
+    """
+
+    levelsChanged = Signal(float, float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.mode = "hybrid"
+        self.uv_range = DEFAULT_UV_RANGE
+        self.w_range = DEFAULT_W_RANGE["hybrid"]
+        self.maps_drawn = 0
+        self.last_maps: np.ndarray | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        head = QHBoxLayout()
+        head.setContentsMargins(4, 0, 4, 0)
+        self.title = QLabel("Network input (hybrid)")
+        self.title.setObjectName("panelTitle")
+        head.addWidget(self.title)
+        head.addStretch(1)
+        self.uv_spin = self._spin(self.uv_range, "Colour range of the u and v maps (±)")
+        self.w_spin = self._spin(self.w_range, "Colour range of the w map (±)")
+        self.uv_label = QLabel("u,v ±")
+        self.w_label = QLabel("w ±")
+        for w in (self.uv_label, self.uv_spin, self.w_label, self.w_spin):
+            head.addWidget(w)
+        layout.addLayout(head)
+
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setBackground(theme.BACKGROUND)
+        self.plots.ci.setContentsMargins(2, 2, 2, 2)
+        cmap = pg.colormap.get("CET-D1A")
+        self.lut = cmap.getLookupTable(0.0, 1.0, 256)
+        self.images: list[pg.ImageItem] = []
+        self.captions: list[pg.TextItem] = []
+        for i in range(3):
+            vb = self.plots.addViewBox(row=0, col=i, lockAspect=True, invertY=True,
+                                       enableMouse=False)
+            vb.setMenuEnabled(False)
+            vb.setDefaultPadding(0.0)
+            img = pg.ImageItem()
+            img.setLookupTable(self.lut)
+            vb.addItem(img)
+            vb.setRange(QRectF(0, 0, 42, 42), padding=0)
+            cap = pg.TextItem("", color="#f0f0f0", anchor=(0, 0), fill=pg.mkBrush(20, 20, 20, 170))
+            cap.setPos(0.5, 0.5)
+            vb.addItem(cap, ignoreBounds=True)
+            self.images.append(img)
+            self.captions.append(cap)
+        layout.addWidget(self.plots, 1)
+        self.uv_spin.valueChanged.connect(self._on_levels)
+        self.w_spin.valueChanged.connect(self._on_levels)
+        self.set_mode("hybrid")
+
+    @staticmethod
+    def _spin(value: float, tip: str) -> QDoubleSpinBox:
+        s = QDoubleSpinBox()
+        s.setDecimals(2)
+        s.setRange(0.01, 100.0)
+        s.setSingleStep(0.25)
+        s.setValue(value)
+        s.setToolTip(tip)
+        s.setMaximumWidth(70)
+        return s
+
+    def _on_levels(self) -> None:
+        self.set_levels(self.uv_spin.value(), self.w_spin.value())
+        self.levelsChanged.emit(self.uv_range, self.w_range)
+
+    def set_levels(self, uv_range: float, w_range: float) -> None:
+        """Fixed symmetric colour levels: u, v in [-uv_range, uv_range], w in [-w_range, w_range]."""
+        if uv_range <= 0 or w_range <= 0:
+            raise ValueError(f"map ranges must be positive, found {uv_range}, {w_range}")
+        self.uv_range, self.w_range = float(uv_range), float(w_range)
+        for spin, v in ((self.uv_spin, self.uv_range), (self.w_spin, self.w_range)):
+            if abs(spin.value() - v) > 1e-9:
+                spin.blockSignals(True)
+                spin.setValue(v)
+                spin.blockSignals(False)
+        for i, img in enumerate(self.images):
+            r = self.levels(i)
+            img.setLevels((-r, r))
+
+    def levels(self, stream: int) -> float:
+        """The ± range of stream 0 (u), 1 (v) or 2 (w)."""
+        return self.uv_range if stream < 2 else self.w_range
+
+    def set_mode(self, mode: str) -> None:
+        """Name the streams after the flow mode (``optical``, ``scene`` or ``hybrid``)."""
+        if mode not in STREAMS:
+            raise ValueError(f"flow mode must be one of {sorted(STREAMS)}, found {mode!r}")
+        self.mode = mode
+        self.title.setText(f"Network input ({mode})")
+        names = STREAMS[mode]
+        for cap, (name, _unit) in zip(self.captions, names, strict=True):
+            cap.setText(name)
+        self.uv_label.setText(f"u,v ± ({names[0][1]})")
+        self.w_label.setText(f"w ± ({names[2][1]})" if names[2][1] else "w ±")
+
+    def set_maps(self, maps: np.ndarray) -> None:
+        """Draw a 3x42x42 float32 array (u, v, w in the network's order)."""
+        maps = np.asarray(maps)
+        if maps.ndim != 3 or maps.shape[0] != 3:
+            raise ValueError(f"input maps must be 3xHxW, found {maps.shape}")
+        self.last_maps = maps
+        for i, img in enumerate(self.images):
+            r = self.levels(i)
+            img.setImage(np.asarray(maps[i], np.float32), autoLevels=False, levels=(-r, r))
+        self.maps_drawn += 1
+
+    def clear(self) -> None:
+        for img in self.images:
+            img.clear()
+        self.last_maps = None
