@@ -1,0 +1,212 @@
+"""Incremental result writers: per-frame CSV, events CSV + JSON, JSON summaries.
+
+Every writer writes as results arrive and flushes, so that a run that is interrupted
+(Ctrl-C, a camera unplugged) leaves complete, valid files behind: CSV files hold whole rows
+only, and JSON files are replaced atomically (written to ``*.tmp`` and renamed).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rt_sfamnet.intervals import COLUMNS as INTERVAL_COLUMNS
+from rt_sfamnet.intervals import Interval
+
+EVENT_EXTRA = ("start_s", "end_s", "confidence")
+
+
+def _num(value: float | None, digits: int = 6) -> str:
+    if value is None:
+        return ""
+    v = float(value)
+    if not math.isfinite(v):
+        return ""
+    return f"{v:.{digits}g}"
+
+
+def _json_safe(obj: Any) -> Any:
+    """Replace non-finite floats by None (JSON has no NaN) recursively."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _json_safe(obj.item())
+    return obj
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON to ``path`` via a temporary file and a rename."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(_json_safe(obj), fh, indent=2)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(p)
+
+
+class FrameCsvWriter:
+    """The per-frame CSV: one row per scheduled sample, written in frame order.
+
+    Columns: ``frame, timestamp, face_found, score, micro_smoothed, macro_smoothed,
+    prob_<class>... , label, latency_ms``. Empty cells mean "not available" (no face,
+    dropped frame, or a smoothed value that was not final when the run ended).
+
+    Rows wait until both smoothed curve values of their frame are final (a few samples
+    later; at most ``max_pending`` rows wait) and are then written and flushed.
+
+    Args:
+        path: output file.
+        class_names: class names in probability order.
+        max_pending: rows buffered while waiting for smoothed values.
+    """
+
+    def __init__(self, path: str | Path, class_names: Iterable[str], max_pending: int = 512):
+        self.path = Path(path)
+        self.class_names = tuple(class_names)
+        self.max_pending = int(max_pending)
+        self._fh = self.path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh)
+        self.columns = (
+            ["frame", "timestamp", "face_found", "score", "micro_smoothed", "macro_smoothed"]
+            + [f"prob_{c}" for c in self.class_names]
+            + ["label", "latency_ms"]
+        )
+        self._csv.writerow(self.columns)
+        self._fh.flush()
+        self._pending: deque[Any] = deque()
+        self._micro: dict[int, float] = {}
+        self._macro: dict[int, float] = {}
+        self.rows = 0
+
+    def add_results(self, results: Iterable[Any]) -> None:
+        """Queue :class:`~rt_sfamnet.pipeline.FrameResult` objects (in frame order)."""
+        self._pending.extend(results)
+
+    def add_curves(self, curves: dict[str, list[tuple[int, float]]]) -> None:
+        """Record final smoothed values ``{"micro": [(frame, v)], "macro": [...]}``."""
+        for frame, v in curves.get("micro", ()):
+            self._micro[int(frame)] = float(v)
+        for frame, v in curves.get("macro", ()):
+            self._macro[int(frame)] = float(v)
+
+    def _write(self, r: Any) -> None:
+        micro = self._micro.pop(r.frame, None)
+        macro = self._macro.pop(r.frame, None)
+        probs = list(r.probs) if r.probs is not None else [None] * len(self.class_names)
+        self._csv.writerow(
+            [r.frame, _num(r.timestamp, 9), int(bool(r.face_found)), _num(r.score),
+             _num(micro), _num(macro)]
+            + [_num(p) for p in probs]
+            + [r.label or "", _num(r.latency_ms, 5)]
+        )
+        self.rows += 1
+
+    def flush(self, final: bool = False) -> None:
+        """Write every row whose smoothed values are final (all rows when ``final``)."""
+        wrote = False
+        while self._pending:
+            r = self._pending[0]
+            ready = r.frame in self._micro and r.frame in self._macro
+            if not (ready or final or len(self._pending) > self.max_pending):
+                break
+            self._write(self._pending.popleft())
+            wrote = True
+        if wrote:
+            self._fh.flush()
+        # curve values of frames that have no row (should not happen) must not pile up
+        if len(self._micro) > 4 * self.max_pending:
+            for k in sorted(self._micro)[: len(self._micro) - self.max_pending]:
+                del self._micro[k]
+        if len(self._macro) > 4 * self.max_pending:
+            for k in sorted(self._macro)[: len(self._macro) - self.max_pending]:
+                del self._macro[k]
+
+    def close(self) -> None:
+        """Write what is left and close the file (safe to call twice)."""
+        if self._fh.closed:
+            return
+        try:
+            self.flush(final=True)
+        finally:
+            self._fh.close()
+
+
+class EventWriter:
+    """Spotted intervals as CSV (the interval-file format plus extra columns) and JSON.
+
+    The CSV has the columns of :mod:`rt_sfamnet.intervals` (``subject, video, onset, apex,
+    offset, type, emotion``) followed by ``start_s, end_s, confidence``, so it is both the
+    events table and a prediction file for ``rt-sfamnet evaluate``. Rows are appended and
+    flushed as intervals arrive; the JSON list is rewritten atomically each time.
+
+    Args:
+        csv_path, json_path: output files.
+        subject, video: written into every row (match the ground truth's to evaluate).
+        fps: frames per second, for ``start_s = onset / fps`` and ``end_s = (offset+1) / fps``.
+    """
+
+    def __init__(self, csv_path: str | Path, json_path: str | Path, subject: str, video: str,
+                 fps: float):
+        self.csv_path = Path(csv_path)
+        self.json_path = Path(json_path)
+        self.subject, self.video, self.fps = subject, video, float(fps)
+        self.events: list[dict[str, Any]] = []
+        self._fh = self.csv_path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(list(INTERVAL_COLUMNS) + list(EVENT_EXTRA))
+        self._fh.flush()
+        write_json_atomic(self.json_path, [])
+
+    def add(self, intervals: Iterable[Any]) -> None:
+        """Append :class:`~rt_sfamnet.spotting.SpottedInterval` objects."""
+        new = False
+        for iv in intervals:
+            ev = {
+                "type": iv.type,
+                "onset": int(iv.onset),
+                "apex": None if iv.apex is None else int(iv.apex),
+                "offset": int(iv.offset),
+                "start_s": round(iv.onset / self.fps, 4),
+                "end_s": round((iv.offset + 1) / self.fps, 4),
+                "emotion": iv.emotion or "",
+                "confidence": float(iv.score),
+            }
+            self.events.append(ev)
+            self._csv.writerow(
+                [self.subject, self.video, ev["onset"], "" if ev["apex"] is None else ev["apex"],
+                 ev["offset"], ev["type"], ev["emotion"], ev["start_s"], ev["end_s"],
+                 _num(ev["confidence"])]
+            )
+            new = True
+        if new:
+            self._fh.flush()
+            write_json_atomic(self.json_path, self.events)
+
+    def intervals(self) -> list[Interval]:
+        """The events as :class:`~rt_sfamnet.intervals.Interval` objects (for evaluation)."""
+        return [
+            Interval(self.subject, self.video, e["onset"], e["apex"], e["offset"], e["type"],
+                     e["emotion"] if e["type"] == "micro" else "",
+                     {"confidence": _num(e["confidence"])})
+            for e in self.events
+        ]
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        try:
+            write_json_atomic(self.json_path, self.events)
+        finally:
+            self._fh.close()

@@ -1,0 +1,206 @@
+"""``rt-sfamnet analyze`` through the CLI, on the real simulator and the test recording."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rt_sfamnet.cli import main
+from rt_sfamnet.intervals import Interval, read_intervals, write_intervals
+
+REPO = Path(__file__).resolve().parents[2]
+SUMMARY_KEYS = {"frames_in", "frames_analyzed", "frames_dropped", "input_fps", "analyzed_per_s",
+                "latency_ms_p50", "latency_ms_p95", "backend", "events"}
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory) -> Path:
+    """A seeded untrained network saved in our weights format (the plumbing does not care)."""
+    import torch
+
+    from rt_sfamnet.model import SFAMNet
+    from rt_sfamnet.weights import WeightsMeta, save_weights
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "untrained.safetensors"
+    save_weights(SFAMNet(4), path, WeightsMeta(emotions=4, provenance={"note": "untrained"}))
+    return path
+
+
+def read_frames(path: Path) -> list[dict]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_analyze_simulation_writes_every_file(tmp_path, weights_file, capsys):
+    out = tmp_path / "run"
+    rc = main(["analyze", "sim:seed=2,duration=2", "--out", str(out), "--json",
+               "--weights", str(weights_file), "--no-progress", "--device", "cpu"])
+    assert rc == 0
+    printed = json.loads(capsys.readouterr().out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert printed == summary
+    assert SUMMARY_KEYS <= set(summary)
+    assert summary["status"] == "complete" and summary["error"] is None
+    assert summary["frames_in"] == 60 and summary["backend"] == "cpu"
+    assert summary["frames_dropped"] == 0 and summary["samples_dropped"] == 0
+    rows = read_frames(out / "frames.csv")
+    assert [int(r["frame"]) for r in rows] == list(range(0, 60 - 6, 2))
+    assert summary["samples_scheduled"] == len(rows)
+    scored = [r for r in rows if r["score"] != ""]
+    assert len(scored) == summary["frames_analyzed"]
+    assert summary["latency_ms_p50"] > 0 and summary["latency_ms_p95"] >= summary["latency_ms_p50"]
+    assert summary["input_fps"] > 0 and summary["analyzed_per_s"] > 0
+    for r in scored:
+        probs = [float(r[f"prob_{c}"]) for c in summary["class_names"]]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-3)
+        assert r["label"] in summary["class_names"]
+        assert r["micro_smoothed"] != "" and r["macro_smoothed"] != ""
+    # the simulator knows its ground truth: MEGC metrics are in the summary
+    m = summary["metrics"]
+    assert m["protocol"] == "megc"
+    for part in ("micro", "macro", "overall"):
+        assert set(m[part]) >= {"tp", "fp", "fn", "precision", "recall", "f1"}
+    assert {"uf1", "uar", "f1", "strs"} <= set(m["analysis"])
+    events = json.loads((out / "events.json").read_text())
+    assert isinstance(events, list) and summary["events"]["total"] == len(events)
+    back = read_intervals(out / "events.csv")
+    assert len(back) == len(events)
+    for iv, ev in zip(back, events, strict=True):
+        assert (iv.onset, iv.offset, iv.type) == (ev["onset"], ev["offset"], ev["type"])
+        assert ev["end_s"] == pytest.approx((ev["offset"] + 1) / 30.0, abs=1e-3)
+
+
+def test_analyze_with_a_ground_truth_file(tmp_path, weights_file):
+    gt = tmp_path / "gt.csv"
+    write_intervals(gt, [Interval("s1", "v1", 20, 26, 34, "micro", "positive"),
+                         Interval("s1", "v1", 40, 50, 70, "macro", "")])
+    out = tmp_path / "run"  # --gt replaces the recording's own ground truth
+    rc = main(["analyze", str(_clip()), "--out", str(out), "--gt", str(gt),
+               "--weights", str(weights_file), "--no-progress", "--device", "cpu"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    m = summary["metrics"]
+    assert m["ground_truth_intervals"] == 2
+    # every true interval is a TP or a FN
+    assert m["micro"]["tp"] + m["micro"]["fn"] == 1
+    assert m["macro"]["tp"] + m["macro"]["fn"] == 1
+    back = read_intervals(out / "events.csv")
+    assert all((iv.subject, iv.video) == ("s1", "v1") for iv in back)
+
+
+def test_analyze_recording(tmp_path, weights_file, clip_path):
+    out = tmp_path / "rec"
+    rc = main(["analyze", str(clip_path), "--out", str(out), "--weights", str(weights_file),
+               "--no-progress", "--device", "cpu"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    from rt_sfamnet.sources.realsense import PlaybackSource
+
+    with PlaybackSource(clip_path) as src:
+        n = src.frame_count
+        has_gt = src.ground_truth is not None
+    assert summary["frames_in"] == n and summary["status"] == "complete"
+    rows = read_frames(out / "frames.csv")
+    assert [int(r["frame"]) for r in rows] == list(range(0, n - 6, 2))
+    assert ("metrics" in summary) == has_gt
+
+
+def test_analyze_errors_are_clear(tmp_path, weights_file, capsys):
+    rc = main(["analyze", str(tmp_path / "missing.db3"), "--out", str(tmp_path / "o"),
+               "--weights", str(weights_file), "--no-progress"])
+    assert rc == 2
+    assert "missing.db3" in capsys.readouterr().err
+    rc = main(["analyze", "sim:duration=1", "--out", str(tmp_path / "o"),
+               "--weights", str(tmp_path / "nope.safetensors"), "--no-progress"])
+    assert rc == 2
+    assert "nope.safetensors" in capsys.readouterr().err
+
+
+def test_interrupted_analysis_leaves_valid_files(tmp_path, weights_file):
+    """Ctrl-C (SIGINT) mid-run: exit 130 and complete, parseable files."""
+    out = tmp_path / "int"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rt_sfamnet.cli", "analyze", "sim:seed=5,duration=30",
+         "--out", str(out), "--weights", str(weights_file), "--no-progress", "--device", "cpu"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            f = out / "frames.csv"
+            if f.exists() and len(f.read_text().splitlines()) > 5:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"analyze ended early: {proc.communicate()}")
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    assert 0 < summary["frames_in"] < 900
+    rows = read_frames(out / "frames.csv")
+    assert len(rows) == summary["samples_scheduled"] > 0
+    assert all(r["latency_ms"] != "" for r in rows)  # every row is whole
+    assert isinstance(json.loads((out / "events.json").read_text()), list)
+
+
+@pytest.fixture(scope="module")
+def clip_path() -> Path:
+    for name in ("clip.db3", "clip.bag", "demo.db3"):
+        p = REPO / "recordings" / name
+        if p.exists():
+            return p
+    pytest.skip("no test recording in recordings/")
+
+
+def test_analyze_uses_the_spotting_and_clamp_the_weights_were_evaluated_with(tmp_path):
+    import torch
+
+    from rt_sfamnet.model import SFAMNet
+    from rt_sfamnet.weights import WeightsMeta, save_weights
+
+    torch.manual_seed(0)
+    w = tmp_path / "tuned.safetensors"
+    save_weights(SFAMNet(4), w, WeightsMeta(emotions=4, provenance={
+        "input_clip": 5.0, "train": {"spotting": {"k_micro": 2, "micro_max_mean": 1.0}}}))
+    common = ["--weights", str(w), "--no-progress", "--device", "cpu"]
+    assert main(["analyze", str(_clip()), "--out", str(tmp_path / "a"), *common]) == 0
+    s = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert s["spotting"]["k_micro"] == 2 and s["spotting"]["micro_max_mean"] == 1.0
+    assert s["spotting"]["frame_skip"] == 2
+    assert s["features"]["input_clip"] == 5.0
+    assert s["spotting_from_weights"] == {"k_micro": 2, "micro_max_mean": 1.0}
+    # --spot overrides the weights' values; --release-spotting ignores them
+    assert main(["analyze", str(_clip()), "--out", str(tmp_path / "b"), *common,
+                 "--spot", "k_micro=3", "--release-spotting"]) == 0
+    s = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert s["spotting"]["k_micro"] == 3 and s["spotting"]["micro_max_mean"] == 0.725
+
+
+def test_analyze_rejects_unknown_spotting_keys(tmp_path, weights_file, capsys):
+    rc = main(["analyze", "sim:duration=1", "--out", str(tmp_path / "o"), "--weights",
+               str(weights_file), "--spot", "k_mikro=2", "--no-progress"])
+    assert rc == 2
+    assert "k_mikro" in capsys.readouterr().err
+
+
+def _clip() -> Path:
+    for name in ("clip.db3", "clip.bag"):
+        p = REPO / "recordings" / name
+        if p.exists():
+            return p
+    pytest.skip("no test recording in recordings/")
