@@ -1,0 +1,56 @@
+"""``rt-sfamnet extract``: flow maps of every spotting and ground-truth sample into a cache."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "extract"
+HELP = "Extract flow features of a CAS(ME)^3-style dataset into a resumable feature cache."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", choices=("casme3", "synthetic"), default="casme3",
+                        help="dataset kind (both use the CAS(ME)^3 part A layout)")
+    parser.add_argument("--root", required=True, help="dataset folder")
+    parser.add_argument("--annotations", default=None,
+                        help="folder of the annotation tables (default: searched under --root)")
+    parser.add_argument("--cache", required=True, help="feature cache folder (created/resumed)")
+    parser.add_argument("--flow", choices=("hybrid", "scene", "optical"), default="hybrid",
+                        help="which flow feeds the three streams (default hybrid: O_u, O_v, S_w)")
+    parser.add_argument("--float16", action="store_true", help="store maps as float16")
+    parser.add_argument("--frame-skip", type=int, default=2, help="frames between samples (2)")
+    parser.add_argument("--k-sw", type=int, default=None,
+                        help="flow window in frames (default round(0.2 x fps) = 6)")
+    parser.add_argument("--subjects", nargs="+", default=None,
+                        help="only these subjects (spNO.<n> or numbers)")
+    parser.add_argument("--batch", type=int, default=32, help="pairs per flow batch (32)")
+    parser.add_argument("--tvl1-preset", default=None,
+                        help="FeatureConfig.tvl1_preset (default: the feature stage's default)")
+    parser.add_argument("--skip-broken", action="store_true",
+                        help="leave out videos with missing frames instead of stopping")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from rt_sfamnet.datasets.cache import ExtractConfig, FeatureCache, extract_dataset
+    from rt_sfamnet.datasets.casme3 import Dataset, load_dataset, restrict
+
+    ds = load_dataset(args.root, args.annotations, name=args.dataset)
+    ds = restrict(ds, args.subjects)
+    if args.skip_broken:
+        broken = [v for v in ds.videos if v.problems()]
+        for v in broken:
+            print(f"skipping {v.subject}/{v.video}: {'; '.join(v.problems())}")
+        ds = Dataset(ds.root, [v for v in ds.videos if not v.problems()], ds.annotations, [],
+                     ds.intrinsics, ds.name)
+    features = {}
+    if args.tvl1_preset:
+        features["tvl1_preset"] = args.tvl1_preset
+    cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
+                        float16=args.float16, batch=args.batch, features=features)
+    summary = extract_dataset(ds, FeatureCache(args.cache), cfg,
+                              show_progress=not args.no_progress)
+    print(json.dumps(summary))
+    return 0

@@ -1,0 +1,73 @@
+"""Synthetic data: flow-map caches, and a simulated dataset through the real extraction."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rt_sfamnet.cli import main
+from rt_sfamnet.datasets.cache import FeatureCache
+from rt_sfamnet.datasets.labels import sample_frames
+from rt_sfamnet.datasets.synthetic import emotion_map, write_map_cache
+
+
+def test_map_cache_is_labelled_and_deterministic(tmp_path):
+    a = write_map_cache(tmp_path / "a", subjects=2, videos=2, frames=150, me_per_video=2, seed=5)
+    b = write_map_cache(tmp_path / "b", subjects=2, videos=2, frames=150, me_per_video=2, seed=5)
+    assert a.keys() == [("spNO.1", "a"), ("spNO.1", "b"), ("spNO.2", "a"), ("spNO.2", "b")]
+    va, vb = a.load("spNO.2", "b"), b.load("spNO.2", "b")
+    assert np.array_equal(va.maps, vb.maps)
+    assert len(va.frames) == len(sample_frames(150, 2, 6))
+    assert sum(iv.type == "micro" for iv in va.intervals) == 2 and len(va.gt) == 2
+    spot, names = va.labels(2)
+    assert spot.sum() >= 2
+    # positive samples carry more motion than negatives
+    energy = np.abs(va.maps).mean(axis=(1, 2, 3))
+    assert energy[spot > 0].mean() > energy[spot == 0].mean()
+    assert emotion_map("happy").shape == (3, 42, 42)
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    from rt_sfamnet.datasets.synthetic import write_synthetic_dataset
+
+    root = tmp_path_factory.mktemp("sim") / "ds"
+    write_synthetic_dataset(root, subjects=2, seed=3, videos_per_subject=1, seconds=0.7,
+                            workers=1)
+    return root
+
+
+@pytest.mark.slow
+def test_simulated_dataset_extract_and_resume(simulated, tmp_path, capsys):
+    assert main(["dataset", "stats", "--root", str(simulated), "--json"]) == 0
+    st = json.loads(capsys.readouterr().out)
+    assert st["subjects"] == 2 and st["videos"] == 2 and st["frames"] == 42
+    cache_dir = tmp_path / "cache"
+    args = ["extract", "--dataset", "synthetic", "--root", str(simulated), "--cache",
+            str(cache_dir), "--float16", "--no-progress"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["videos"] == 2 and out["skipped"] == 0
+    cache = FeatureCache(cache_dir)
+    v1 = cache.load("spNO.1", "a")
+    assert v1.maps.dtype == np.float16 and v1.maps.shape == (len(sample_frames(21, 2, 6)), 3, 42, 42)
+    assert v1.valid.all()  # the simulated face is found by MediaPipe
+    assert np.isfinite(v1.maps.astype(np.float32)).all()
+    assert cache.meta["flow"] == "hybrid" and cache.meta["k_sw"] == 6
+    # interrupt: one video lost, a partial file left behind -> only that video is redone
+    p1, p2 = cache.video_path("spNO.1", "a"), cache.video_path("spNO.2", "a")
+    before = p1.stat().st_mtime_ns
+    maps2 = cache.load("spNO.2", "a").maps
+    p2.unlink()
+    p2.with_name("a.npz.partial").write_bytes(b"partial")
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["videos"] == 1 and out["skipped"] == 1
+    assert p1.stat().st_mtime_ns == before
+    assert not p2.with_name("a.npz.partial").exists()
+    assert np.array_equal(cache.load("spNO.2", "a").maps, maps2)
+    # other settings on the same cache are refused with a clear message
+    assert main(args[:-1] + ["--frame-skip", "1", "--no-progress"]) == 2
+    assert "other settings" in capsys.readouterr().err
