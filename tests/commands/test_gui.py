@@ -63,15 +63,24 @@ def test_no_display_falls_back_to_headless_analysis(monkeypatch, tmp_path, capsy
     assert (out / "events.csv").is_file() and (out / "summary.json").is_file()
 
 
-def test_screenshot_after_quit_after(qtbot, tmp_path, weights, capsys):
+def test_screenshot_after_quit_after(qtbot, tmp_path, weights):
+    """The real command in its own process (as a user runs it): Qt's event loop runs, the
+    window is saved after --quit-after seconds, and the app exits 0."""
+    import os
+    import subprocess
+
     from PySide6.QtGui import QImage
 
     shot = tmp_path / "shot.png"
-    code = main(["gui", "--source", str(CLIP), "--weights", weights, "--settings",
-                 str(tmp_path / "s.ini"), "--screenshot", str(shot), "--quit-after", "3",
-                 "--size", "1200x760"])
-    assert code == 0
-    assert "screenshot saved" in capsys.readouterr().out
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run(
+        [sys.executable, "-m", "rt_sfamnet.cli", "gui", "--source", str(CLIP), "--weights", weights,
+         "--settings", str(tmp_path / "s.ini"), "--screenshot", str(shot), "--quit-after", "3",
+         "--size", "1200x760"],
+        capture_output=True, text=True, env=env, cwd=str(CLIP.parents[1]), timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "screenshot saved" in proc.stdout
     img = QImage(str(shot))
     assert (img.width(), img.height()) == (1200, 760)
     # the remembered settings file was written (recent files list has the clip)
