@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from rt_sfamnet import __version__
 from rt_sfamnet.commands import COMMANDS

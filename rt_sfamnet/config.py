@@ -18,8 +18,9 @@ import dataclasses
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from rt_sfamnet.errors import ConfigError
 
@@ -56,7 +57,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(f"{where}: expected {len(args)} values, found {len(value)}")
-            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+            return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=False)))
         inner = args[0] if args else Any
         out = [_coerce(v, inner, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(out) if origin is tuple else out

@@ -30,12 +30,12 @@ class Intrinsics:
     coeffs: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
 
     @classmethod
-    def from_fov(cls, width: int, height: int, hfov_deg: float = 69.0) -> "Intrinsics":
+    def from_fov(cls, width: int, height: int, hfov_deg: float = 69.0) -> Intrinsics:
         """Ideal pinhole intrinsics with square pixels and a centred principal point."""
         fx = (width / 2.0) / np.tan(np.deg2rad(hfov_deg) / 2.0)
         return cls(width, height, float(fx), float(fx), (width - 1) / 2.0, (height - 1) / 2.0)
 
-    def scaled(self, sx: float, sy: float | None = None) -> "Intrinsics":
+    def scaled(self, sx: float, sy: float | None = None) -> Intrinsics:
         """Intrinsics of the image resized by ``sx`` (and ``sy``) in each direction."""
         sy = sx if sy is None else sy
         return replace(

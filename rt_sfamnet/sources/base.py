@@ -15,7 +15,7 @@ Sources that know the true expressions (the simulator, simulated recordings with
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Iterator
+from collections.abc import Iterator
 
 from rt_sfamnet.frames import Intrinsics, RGBDFrame
 from rt_sfamnet.intervals import Interval
@@ -37,7 +37,7 @@ class Source(ABC):
     live: bool = False
 
     @abstractmethod
-    def open(self) -> "Source":
+    def open(self) -> Source:
         """Acquire the device or file. Returns ``self``. Raises a SourceError subclass."""
 
     @abstractmethod
@@ -67,7 +67,7 @@ class Source(ABC):
         """Continue iteration at frame ``index`` (only where ``seekable``)."""
         raise NotImplementedError(f"{type(self).__name__} cannot seek")
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         return self.open()
 
     def __exit__(self, *exc: object) -> None:
