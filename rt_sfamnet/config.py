@@ -140,3 +140,24 @@ def load_config(cls: type[T], path: str | Path | None, section: str | None = Non
     if section is not None:
         data = data.get(section, {})
     return config_from_mapping(cls, data, f"{path}" + (f" [{section}]" if section else ""))
+
+
+def parse_overrides(items: list[str], option: str = "--spot") -> dict[str, Any]:
+    """Command-line ``KEY=VALUE`` items -> a mapping for :func:`config_from_mapping`.
+
+    ``["k_micro=2", "variant=paper"]`` -> ``{"k_micro": 2, "variant": "paper"}``: values are
+    read as JSON when they parse (numbers, ``true``, ``null``), else kept as stripped text.
+    A malformed item raises ConfigError naming ``option``.
+    """
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} expects KEY=VALUE, found {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value.strip()
+    return out

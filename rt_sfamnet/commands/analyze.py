@@ -64,25 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def parse_spot(items: list[str]) -> dict[str, Any]:
-    """``["k_micro=2", "variant=paper"]`` -> ``{"k_micro": 2, "variant": "paper"}``.
-
-    Values are read as JSON when they parse (numbers, ``null``, ``true``), else kept as text.
-    """
-    from rt_sfamnet.errors import ConfigError
-
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--spot expects KEY=VALUE, found {item!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value.strip()
-    return out
-
-
 def _summary(
     engine: Any,
     results_meta: dict[str, Any],
@@ -164,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
-    spot = parse_spot(args.spot)
+    from rt_sfamnet.config import parse_overrides
+
+    spot = parse_overrides(args.spot)
     config_from_mapping(SpottingConfig, spot, "--spot")  # bad keys fail before any work
     gt_override = read_intervals(args.gt) if args.gt else None
     source = make_source(args.source)

@@ -115,25 +115,6 @@ def default_source() -> str:
     return "camera" if camera_available() else demo_source()
 
 
-def spotting_overrides(items: list[str]) -> dict:
-    """``["k_micro=2", "variant=paper"]`` -> ``{"k_micro": 2, "variant": "paper"}`` (values
-    read as JSON when they parse, else kept as text); a malformed item raises ConfigError."""
-    import json
-
-    from rt_sfamnet.errors import ConfigError
-
-    out: dict = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--spot expects KEY=VALUE, found {item!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value.strip()
-    return out
-
-
 def _headless(args: argparse.Namespace) -> int:
     from rt_sfamnet.commands import analyze
 
@@ -180,10 +161,10 @@ def run(args: argparse.Namespace) -> int:
             size = (w, h)
         except ValueError:
             raise ConfigError(f"--size must look like 1440x900, found {args.size!r}") from None
-    from rt_sfamnet.config import config_from_mapping
+    from rt_sfamnet.config import config_from_mapping, parse_overrides
     from rt_sfamnet.spotting import SpottingConfig
 
-    spotting = spotting_overrides(args.spot)
+    spotting = parse_overrides(args.spot)
     config_from_mapping(SpottingConfig, spotting, "--spot")  # unknown keys, bad values
     if not display_available():
         if args.spot:

@@ -55,21 +55,11 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from rt_sfamnet.config import config_from_mapping
+    from rt_sfamnet.config import config_from_mapping, parse_overrides
     from rt_sfamnet.datasets.cache import FeatureCache
     from rt_sfamnet.training import Run, TrainConfig
 
-    spotting = {}
-    for item in args.spot:
-        key, sep, value = item.partition("=")
-        if not sep:
-            from rt_sfamnet.errors import ConfigError
-
-            raise ConfigError(f"--spot expects KEY=VALUE, found {item!r}")
-        try:
-            spotting[key.strip()] = json.loads(value)
-        except ValueError:
-            spotting[key.strip()] = value
+    spotting = parse_overrides(args.spot)
     cfg = config_from_mapping(TrainConfig, {
         "neg_ratio": args.neg_ratio, "spotting": spotting,
         "emotions": args.emotions, "steps": args.steps, "batch_size": args.batch_size,

@@ -65,7 +65,10 @@ class Source(ABC):
 
     def seek(self, index: int) -> None:
         """Continue iteration at frame ``index`` (only where ``seekable``)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot seek")
+        from rt_sfamnet.errors import SourceError
+
+        raise SourceError(f"{self.name} cannot seek: expected a recording or frame folder, "
+                          f"found a {type(self).__name__}")
 
     def __enter__(self) -> Source:
         return self.open()

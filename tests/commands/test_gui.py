@@ -9,6 +9,7 @@ import pytest
 
 from rt_sfamnet.cli import main
 from rt_sfamnet.commands import gui
+from rt_sfamnet.config import parse_overrides
 from tests.ui.helpers import CLIP, weights_for_tests
 
 
@@ -114,6 +115,6 @@ def test_camera_available_answers_a_bool_and_survives_sdk_errors(monkeypatch):
 
 
 def test_spotting_overrides_parse_json_values():
-    assert gui.spotting_overrides(["k_micro=2", "variant=paper", "micro_threshold=0.6",
+    assert parse_overrides(["k_micro=2", "variant=paper", "micro_threshold=0.6",
                                    "video_threshold=null"]) == {
         "k_micro": 2, "variant": "paper", "micro_threshold": 0.6, "video_threshold": None}
