@@ -15,6 +15,13 @@ Pipeline (one pair, frames t0 and t1, both cut with the *same* face box):
 3. Global-motion removal: the mean of each component over the ``nose_patch``×``nose_patch``
    patch (11×11) centred on the nose tip of frame t0 (rounded, moved inside the crop if
    needed) is subtracted from that component everywhere (u, v and w alike).
+   Scene-flow ``w`` cleaning (``hybrid`` and ``scene``; :func:`clean_scene_w`): ``w`` is set
+   to 0 where the depth of either crop is missing, where the 3×3 depth range of either crop
+   exceeds ``w_edge_mm`` (the face silhouette, hair, glasses rims: a one-pixel shift there
+   reads as hundreds of millimetres of "motion"), and where the t0 depth is more than
+   ``w_face_mm`` from the median depth of the nose patch (background, shoulders); what is
+   left is clamped to ``±w_max_mm`` (facial skin moves a few millimetres). This is done
+   before and again after the nose-motion removal, so the maps stay bounded.
 4. Components are area-averaged to ``map_size``×``map_size`` (42×42; the same weights as
    OpenCV's ``INTER_AREA``) and multiplied by ``input_scale``.
 
@@ -44,6 +51,7 @@ __all__ = [
     "FeatureConfig",
     "FeatureExtractor",
     "area_matrix",
+    "clean_scene_w",
     "crop_frame",
     "crop_arrays",
     "optical_strain",
@@ -51,6 +59,7 @@ __all__ = [
     "pair_maps_batch",
     "remove_nose_motion",
     "resize_area",
+    "w_valid_mask",
 ]
 
 MODES = ("optical", "scene", "hybrid")
@@ -73,6 +82,14 @@ class FeatureConfig:
         depth_resize: ``"median"`` or ``"nearest"`` resampling of the depth crop.
         tvl1_params: overrides of :class:`rt_sfamnet.flow.TVL1Params` fields.
         rgbd_params: overrides of :class:`rt_sfamnet.flow.rgbd.RGBDParams` fields.
+        w_max_mm: bound on ``|S_w|`` in millimetres (``None``: no clamp). Default 20 mm:
+            facial skin moves a few millimetres, larger values are depth-edge artefacts.
+        w_edge_mm: ``S_w`` is zeroed where the 3×3 depth range of either crop exceeds this
+            (millimetres; ``None``: off). Default 30 mm.
+        w_face_mm: ``S_w`` is zeroed where the t0 depth is farther than this from the median
+            depth of the nose patch (millimetres; ``None``: off). Default 100 mm.
+        Depth-missing pixels (0 in either crop) are always zeroed unless all three are
+        ``None`` (the raw scene flow of earlier versions).
     """
 
     mode: Literal["optical", "scene", "hybrid"] = "hybrid"
@@ -86,8 +103,15 @@ class FeatureConfig:
     depth_resize: Literal["median", "nearest"] = "median"
     tvl1_params: dict[str, Any] = field(default_factory=dict)
     rgbd_params: dict[str, Any] = field(default_factory=dict)
+    w_max_mm: float | None = 20.0
+    w_edge_mm: float | None = 30.0
+    w_face_mm: float | None = 100.0
 
     def __post_init__(self) -> None:
+        for name in ("w_max_mm", "w_edge_mm", "w_face_mm"):
+            val = getattr(self, name)
+            if val is not None and not float(val) > 0:
+                raise ValueError(f"{name} must be > 0 millimetres or None, found {val!r}")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, found {self.mode!r}")
         if self.crop_size < 16:
@@ -314,13 +338,103 @@ def resize_area(maps: Any, size: int) -> Any:
     return xp.matmul(xp.matmul(m, maps), m.T).astype(xp.float32)
 
 
-def _assemble(oflow: Any, sflow: Any, noses: list, config: FeatureConfig) -> Any:
-    """N×S×S×2 optical and N×S×S×3 scene flows (either may be None) → N×3×m×m maps."""
+def _local_range(d: Any) -> Any:
+    """N×S×S depth → N×S×S (max − min) over each pixel's 3×3 neighbourhood (edge-replicated)."""
+    xp = _xp(d)
+    s = d.shape[-1]
+    p = xp.pad(d, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    views = [p[:, dy:dy + s, dx:dx + s] for dy in range(3) for dx in range(3)]
+    hi = views[0]
+    lo = views[0]
+    for v in views[1:]:
+        hi = xp.maximum(hi, v)
+        lo = xp.minimum(lo, v)
+    return hi - lo
+
+
+def w_valid_mask(d0: Any, d1: Any, noses: Sequence[tuple[float, float]],
+                 config: FeatureConfig) -> Any:
+    """N×S×S bool: where ``S_w`` is trusted (see :func:`clean_scene_w`).
+
+    Args:
+        d0, d1: N×S×S depth crops (uint16 millimetres, 0 = missing; NumPy or CuPy).
+        noses: N (x, y) nose positions in crop pixels (for the face depth).
+    """
+    xp = _xp(d0)
+    a = d0.astype(xp.float32)
+    b = d1.astype(xp.float32)
+    valid = (a > 0) & (b > 0)
+    if config.w_edge_mm is not None:
+        edge = float(config.w_edge_mm)
+        # a missing sample next to a valid one is a discontinuity too: fill it with +inf-like
+        big = xp.float32(65535.0)
+        a_f = xp.where(a > 0, a, big)
+        b_f = xp.where(b > 0, b, big)
+        valid &= (_local_range(a_f) <= edge) & (_local_range(b_f) <= edge)
+    if config.w_face_mm is not None:
+        from rt_sfamnet.flow.backend import to_numpy  # noqa: PLC0415
+
+        n, s = a.shape[0], a.shape[-1]
+        if len(noses) != n:
+            raise ValueError(f"w_valid_mask: {n} depth pairs but {len(noses)} nose positions")
+        patch = min(config.nose_patch, s)
+        ref = np.zeros(n, np.float32)
+        a_np = to_numpy(a)
+        for i, nz in enumerate(noses):
+            x, y = nose_window(nz, s, patch)
+            vals = a_np[i, y:y + patch, x:x + patch]
+            vals = vals[vals > 0]
+            ref[i] = float(np.median(vals)) if vals.size else np.nan
+        ref_d = xp.asarray(ref)[:, None, None]
+        near = xp.abs(a - ref_d) <= xp.float32(config.w_face_mm)
+        # no valid depth at the nose: nothing to compare with, keep the other rules only
+        valid &= near | xp.isnan(ref_d)
+    return valid
+
+
+def clean_scene_w(w: Any, d0: Any, d1: Any, noses: Sequence[tuple[float, float]],
+                  config: FeatureConfig) -> Any:
+    """Zero ``S_w`` where depth is missing or discontinuous, clamp it to ``±w_max_mm``.
+
+    Args:
+        w: N×S×S float32 scene-flow depth component (millimetres). d0, d1: N×S×S uint16 depth
+            crops of t0 and t1 (millimetres, 0 = missing). noses: N (x, y) in crop pixels.
+    Returns:
+        N×S×S float32 on the same array module. With ``w_max_mm``, ``w_edge_mm`` and
+        ``w_face_mm`` all ``None`` the input is returned unchanged.
+    """
+    if w.ndim != 3 or d0.shape != w.shape or d1.shape != w.shape:
+        raise ValueError(f"clean_scene_w expects N×S×S w and depths of the same shape, found "
+                         f"{w.shape}, {d0.shape}, {d1.shape}")
+    if config.w_max_mm is None and config.w_edge_mm is None and config.w_face_mm is None:
+        return w
+    xp = _xp(w)
+    valid = w_valid_mask(d0, d1, noses, config)
+    out = xp.where(valid, w, xp.float32(0.0)).astype(xp.float32)
+    if config.w_max_mm is not None:
+        m = float(config.w_max_mm)
+        out = xp.clip(out, -m, m).astype(xp.float32)
+    return out
+
+
+def _assemble(oflow: Any, sflow: Any, noses: list, config: FeatureConfig,
+              depths: tuple[Any, Any] | None = None) -> Any:
+    """N×S×S×2 optical and N×S×S×3 scene flows (either may be None) → N×3×m×m maps.
+
+    ``depths``: the N×S×S t0 and t1 depth crops, for the ``S_w`` cleaning.
+    """
     mode = config.mode
     if oflow is not None:
         oflow = remove_nose_motion(oflow, noses, config.nose_patch)
     if sflow is not None:
+        if depths is not None:
+            xp_s = _xp(sflow)
+            w = clean_scene_w(sflow[..., 2], depths[0], depths[1], noses, config)
+            sflow = xp_s.concatenate([sflow[..., :2], w[..., None]], axis=-1)
         sflow = remove_nose_motion(sflow, noses, config.nose_patch)
+        if depths is not None:
+            w = clean_scene_w(sflow[..., 2], depths[0], depths[1], noses, config)
+            sflow = xp_s.concatenate([sflow[..., :2], w[..., None]], axis=-1)
     xp = _xp(oflow if oflow is not None else sflow)
     if mode == "optical":
         u, v = oflow[..., 0], oflow[..., 1]
@@ -383,8 +497,11 @@ def pair_maps(c0: Crop, c1: Crop, config: FeatureConfig | None = None) -> np.nda
     be = get_backend(config.backend)
     with be.device_context():
         oflow, sflow = _flows_single(c0, c1, config, be)
+        depths = None
+        if sflow is not None:
+            depths = (be.asarray(c0.depth)[None], be.asarray(c1.depth)[None])
         out = _assemble(None if oflow is None else oflow[None],
-                        None if sflow is None else sflow[None], [c0.nose_xy], config)
+                        None if sflow is None else sflow[None], [c0.nose_xy], config, depths)
         return to_numpy(out[0])
 
 
@@ -404,7 +521,7 @@ def pair_maps_batch(c0s: Sequence[Crop], c1s: Sequence[Crop],
 
     be = get_backend(config.backend)
     with be.device_context():
-        oflow = sflow = None
+        oflow = sflow = depths = None
         if config.mode in ("optical", "hybrid"):
             g0 = _stack(be, [c.grey for c in c0s])
             g1 = _stack(be, [c.grey for c in c1s])
@@ -419,7 +536,8 @@ def pair_maps_batch(c0s: Sequence[Crop], c1s: Sequence[Crop],
                                     [c.fy for c in c0s], [c.cx for c in c0s],
                                     [c.cy for c in c0s], backend=be,
                                     preset=config.rgbd_preset, **config.rgbd_params)
-        out = _assemble(oflow, sflow, [c.nose_xy for c in c0s], config)
+            depths = (d0, d1)
+        out = _assemble(oflow, sflow, [c.nose_xy for c in c0s], config, depths)
         return to_numpy(out)
 
 

@@ -25,7 +25,8 @@ Release procedure, per expression type (micro: ``k = 15 // fs``, macro: ``k = 20
    more than ``macro_phase_dif``.
 5. If the mean of the micro-smoothed curve over the whole video is ``>= video_threshold``, the
    video yields no interval.
-6. Interval frames ``[start * fs, end * fs]``, apex ``peak * fs``; emotion (micro only) = the
+6. Interval frames ``[start * fs, end * fs + offset_extend]`` (``offset_extend`` 0 in the
+   release), apex ``peak * fs``; emotion (micro only) = the
    most common predicted class over samples ``[start, peak]`` (ties: first seen).
 
 Determinism: peaks of equal height within ``distance`` are ranked by position (the later one
@@ -71,6 +72,13 @@ class SpottingConfig:
     rest), ``"ignore"`` (never applied live; ``finish()`` applies nothing either) or
     ``"defer"`` (hold every interval until ``finish()``: exact, but no live output).
 
+    ``offset_extend`` (frames, default 0 = the release): the release reports an interval's
+    offset at the *first* frame of its last sample's flow window, although that sample sees
+    the motion of frames ``f .. f + k_SW``. For expressions about as short as the window,
+    ``offset_extend = k_SW`` (the last frame the last sample sees) places the offset where the
+    motion ends. It is added to every interval's offset (micro and macro), does not change
+    which intervals are found, and is not clipped to the video's last frame.
+
     TOML has no null: to switch a rule off from a config file use a value that never fires,
     ``video_threshold = 1.5`` and ``micro_max_mean = 1.5`` (smoothed scores are <= 1), and
     ``micro_macro_gap = 0.0``.
@@ -102,8 +110,12 @@ class SpottingConfig:
     micro_macro_gap: float | None = None
     video_threshold: float | None = 0.41
     live_video_rule: Literal["running", "ignore", "defer"] = "running"
+    offset_extend: int = 0
 
     def __post_init__(self) -> None:
+        oe = self.offset_extend
+        if not isinstance(oe, int) or isinstance(oe, bool) or oe < 0:
+            raise ConfigError(f"spotting.offset_extend must be an integer >= 0 (frames), found {oe!r}")
         if self.variant not in ("release", "paper"):
             raise ConfigError(f"spotting.variant must be 'release' or 'paper', found {self.variant!r}")
         if self.live_video_rule not in ("running", "ignore", "defer"):
@@ -396,8 +408,10 @@ def evaluate_peak(
     return SpottedInterval(p.kind, start, peak, end, emotion, peak_value, peak)
 
 
-def _scale(iv: SpottedInterval, fs: int) -> SpottedInterval:
-    return SpottedInterval(iv.type, iv.onset * fs, iv.apex * fs, iv.offset * fs, iv.emotion, iv.score, iv.peak_sample)
+def _scale(iv: SpottedInterval, fs: int, cfg: SpottingConfig | None = None) -> SpottedInterval:
+    extend = cfg.offset_extend if cfg is not None else 0
+    return SpottedInterval(iv.type, iv.onset * fs, iv.apex * fs, iv.offset * fs + extend,
+                           iv.emotion, iv.score, iv.peak_sample)
 
 
 def _check_labels(labels, n: int) -> list[str] | None:
@@ -444,7 +458,7 @@ def _spot_curves(micro, macro, labels, cfg: SpottingConfig) -> list[SpottedInter
         for peak in release_peaks(curve, p):
             iv = evaluate_peak(curve, int(peak), p, length=n, labels=labels, macro_curve=macro)
             if isinstance(iv, SpottedInterval):
-                out.append(_scale(iv, cfg.frame_skip))
+                out.append(_scale(iv, cfg.frame_skip, cfg))
     out.sort(key=_sort_key)
     return out
 
@@ -644,7 +658,7 @@ class StreamingSpotter:
             if iv is _WAIT:
                 still.append(peak)
             elif isinstance(iv, SpottedInterval):
-                out.append(_scale(iv, self.config.frame_skip))
+                out.append(_scale(iv, self.config.frame_skip, self.config))
         self._waiting[kind] = still
         return out
 

@@ -206,3 +206,53 @@ def test_config_checks():
         pair_maps(c0, c1, cfg(crop_size=96))
     with pytest.raises(ValueError, match="uint16"):
         Crop(c0.grey, c0.color, c0.depth.astype(np.float32), 1, 1, 0, 0, (0, 0))
+
+
+def _with_background(head_shift_px: int = 2):
+    """A face pair whose crop also holds background: columns left of a silhouette are a dark
+    wall 1.5 m away (with some missing samples); the head moves ``head_shift_px`` to the
+    right between the frames, so the silhouette moves too, as at a real face edge."""
+    c0, c1, _ = crops(lambda x, y: (float(head_shift_px), 0.0, 0.0), seed=5)
+    z0, z1 = c0.depth.copy(), c1.depth.copy()
+    i0, i1 = c0.color.copy(), c1.color.copy()
+    edge = 22
+    z0[:, :edge] = 1500
+    z1[:, :edge + head_shift_px] = 1500
+    i0[:, :edge] = 40
+    i1[:, :edge + head_shift_px] = 40
+    z0[::7, 5] = 0  # holes in the background
+    z1[::5, 9] = 0
+    a = Crop.from_arrays(i0, z0, F, F, 63.5, 63.5, NOSE)
+    b = Crop.from_arrays(i1, z1, F, F, 63.5, 63.5, NOSE)
+    return a, b
+
+
+def test_scene_w_is_bounded_at_depth_edges_and_background():
+    a, b = _with_background()
+    raw = pair_maps(a, b, cfg("hybrid", w_max_mm=None, w_edge_mm=None, w_face_mm=None))
+    edge_cols = slice(to_map(14), to_map(28) + 1)
+    # the uncleaned scene flow puts millimetres of spurious w on the moving silhouette
+    # (measured 3.3 mm at map level; real depth edges give up to metres)
+    assert np.abs(raw[2, :, edge_cols]).max() > 1.5
+    maps = pair_maps(a, b, cfg("hybrid"))
+    assert np.isfinite(maps).all()
+    assert np.abs(maps[2]).max() <= 20.0 + 1e-5  # w_max_mm
+    # background and silhouette columns are zeroed; the face (no local motion) stays near 0
+    assert np.abs(maps[2, :, : to_map(24)]).max() < 1e-6
+    assert np.abs(maps[2, 5:-5, to_map(40):-5]).max() < 0.5
+    # optical channels are untouched by the w cleaning
+    np.testing.assert_array_equal(maps[:2], raw[:2])
+    # the batch path applies the same cleaning
+    batch = pair_maps_batch([a, a], [b, b], cfg("hybrid"))
+    np.testing.assert_allclose(batch[0], maps, atol=1e-4)
+    # the clamp alone bounds |w| (scene mode too)
+    tight = pair_maps(a, b, cfg("scene", w_max_mm=0.5, w_edge_mm=None, w_face_mm=None))
+    assert np.abs(tight[2]).max() <= 0.5 + 1e-6
+    assert np.abs(tight[2]).max() > 0.2  # clamped at crop level, then area-averaged
+
+
+def test_w_cleaning_options_are_validated():
+    with pytest.raises(ValueError, match="w_max_mm"):
+        FeatureConfig(w_max_mm=0.0)
+    c = config_from_mapping(FeatureConfig, {"w_max_mm": 15.0, "w_face_mm": None}, "features")
+    assert c.w_max_mm == 15.0 and c.w_face_mm is None and c.w_edge_mm == 30.0

@@ -401,3 +401,22 @@ def test_spotted_interval_conversions():
     assert d["onset"] == 10 and d["emotion"] == "negative"
     i2 = iv.to_interval("s1", "a")
     assert (i2.subject, i2.video, i2.onset, i2.apex, i2.offset, i2.type) == ("s1", "a", 10, 14, 30, "micro")
+
+
+def test_offset_extend_moves_only_offsets_offline_and_streaming():
+    n = 200
+    s = np.full(n, 0.02)
+    s[60:71] = 0.9
+    s[140:175] = 0.8
+    base = SpottingConfig()
+    ext = SpottingConfig(offset_extend=6)
+    a, b = spot(s, None, base), spot(s, None, ext)
+    assert len(a) == len(b) >= 1
+    for x, y in zip(a, b, strict=True):
+        assert (y.type, y.onset, y.apex, y.peak_sample) == (x.type, x.onset, x.apex, x.peak_sample)
+        assert y.offset == x.offset + 6
+    _, early, _, late = stream(s, ["negative"] * n, ext)
+    assert [(iv.onset, iv.offset) for iv in srt(early + late)] == [(iv.onset, iv.offset) for iv in b]
+    with pytest.raises(ConfigError, match="offset_extend"):
+        SpottingConfig(offset_extend=-1)
+    assert config_from_mapping(SpottingConfig, {"offset_extend": 6}).offset_extend == 6

@@ -27,6 +27,7 @@ With no ``[[expression]]`` tables the script is drawn at random from the seed
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,9 @@ def script_from_recipe(recipe: Recipe) -> Script:
         rise = base.apex - base.onset if re.rise_s is None else max(1, _frames(re.rise_s, fps))
         hold = (base.hold_end or base.apex) - base.apex if re.hold_s is None else _frames(re.hold_s, fps)
         fall = base.offset - (base.hold_end or base.apex) if re.fall_s is None else max(1, _frames(re.fall_s, fps))
+        if re.type == "micro" and re.hold_s is None:
+            # a drawn hold is shortened so that given rise/fall times keep the total < 0.5 s
+            hold = max(0, min(hold, math.ceil(MICRO_MAX_S * fps) - 2 - rise - fall))
         apex = onset + rise
         e = Expression(re.type, re.emotion, onset, apex, apex + hold + fall, base.amplitude_px,
                        dict(re.aus) if re.aus else base.aus, hold_end=apex + hold)

@@ -180,22 +180,41 @@ class Script:
 
 
 def micro_timing(rng: np.random.Generator, fps: float) -> tuple[int, int, int]:
-    """(onset->apex, apex->offset, 0) frame counts of a micro-expression at ``fps``."""
+    """(onset->apex, apex->offset, hold) frame counts of a micro-expression at ``fps``.
+
+    Rise 0.1-0.2 s (inside the 0.07-0.25 s onset->apex rule), a hold at the apex of about
+    0.13-0.23 s and a quick fall of 0.1-0.13 s; the hold is shortened so that
+    ``(offset - onset + 1) / fps`` stays under 0.5 s (at 30 FPS: offset - onset <= 13 frames).
+    The hold keeps the face displaced for several frames, so a flow window that starts
+    during the rise sees the full displacement instead of a rise and a fall that cancel.
+    """
     lo = max(1, math.ceil(MICRO_ONSET_APEX_S[0] * fps))
     hi = max(lo, math.floor(MICRO_ONSET_APEX_S[1] * fps))
-    rise = int(rng.integers(lo, hi + 1))
+    rise_lo = max(lo, math.ceil(0.1 * fps))
+    rise_hi = max(rise_lo, min(hi, math.floor(0.2 * fps)))
+    rise = int(rng.integers(rise_lo, rise_hi + 1))
     max_total = math.ceil(MICRO_MAX_S * fps) - 2  # (offset - onset + 1) / fps < 0.5 s
     fall_lo = max(1, math.ceil(0.1 * fps))
-    fall_hi = max(1, min(math.floor(0.22 * fps), max_total - rise))
-    fall = int(rng.integers(min(fall_lo, fall_hi), fall_hi + 1))
-    return rise, fall, 0
+    fall_hi = max(fall_lo, math.floor(0.13 * fps))
+    fall = int(rng.integers(fall_lo, fall_hi + 1))
+    fall = max(1, min(fall, max_total - rise - 1))
+    hold_lo = max(0, math.ceil(0.13 * fps))
+    hold_hi = max(hold_lo, math.floor(0.23 * fps))
+    hold = int(rng.integers(hold_lo, hold_hi + 1))
+    hold = max(0, min(hold, max_total - rise - fall))
+    return rise, hold + fall, hold
 
 
 def macro_timing(rng: np.random.Generator, fps: float) -> tuple[int, int, int]:
-    """(onset->apex, apex->offset, hold) frame counts of a macro-expression at ``fps``."""
-    rise = max(2, int(round(rng.uniform(0.25, 0.8) * fps)))
+    """(onset->apex, apex->offset, hold) frame counts of a macro-expression at ``fps``.
+
+    Slow onsets (0.6-1.2 s) and offsets (0.7-1.4 s): a macro-expression moves the face by
+    several pixels, and a fast onset would look like a micro-expression inside a short flow
+    window. The hold is adjusted so the total stays within 0.5-4 s.
+    """
+    rise = max(2, int(round(rng.uniform(0.6, 1.2) * fps)))
     hold = int(round(rng.uniform(0.2, 1.4) * fps))
-    fall = max(2, int(round(rng.uniform(0.3, 1.1) * fps)))
+    fall = max(2, int(round(rng.uniform(0.7, 1.4) * fps)))
     total = rise + hold + fall
     lo, hi = math.ceil(MACRO_DURATION_S[0] * fps) + 1, math.floor(MACRO_DURATION_S[1] * fps) - 1
     if total < lo:

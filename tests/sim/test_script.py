@@ -27,10 +27,14 @@ def test_generated_timing_ranges(fps):
                 micro += 1
                 assert 0.07 <= rise <= 0.25, (seed, e)
                 assert (e.offset - e.onset + 1) / fps < 0.5, (seed, e)
+                # a hold at the apex (>= 0.1 s), so a 0.2-s flow window is not cancelled
+                assert (e.hold_end - e.apex) / fps >= 0.1, (seed, e)
+                assert e.offset > e.hold_end
                 assert 0.5 <= e.amplitude_px <= 2.0
             else:
                 macro += 1
                 assert 0.5 <= total <= 4.0, (seed, e)
+                assert (e.apex - e.onset) / fps >= 0.5, (seed, e)  # slow macro onsets
                 assert e.amplitude_px > 2.0
             assert e.offset < sc.n_frames
         for b in sc.blinks:
