@@ -1001,7 +1001,19 @@ def run_app(
             window.close()
             app.quit()
 
-        QTimer.singleShot(int(math.ceil(quit_after * 1000)), finish)
+        # "after running that long": the clock starts once the source is open (or failed to
+        # open), so start-up time (imports, the first demo generation) does not count. A
+        # bound of 10 minutes guards against a source that never answers.
+        started = {"done": False}
+
+        def start_clock(*_: object) -> None:
+            if not started["done"]:
+                started["done"] = True
+                QTimer.singleShot(int(math.ceil(quit_after * 1000)), finish)
+
+        window.session.opened.connect(start_clock)
+        window.session.failed.connect(start_clock)
+        QTimer.singleShot(int(math.ceil((quit_after + 600) * 1000)), finish)
     app.exec()
     return status["code"]
 

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--screenshot", metavar="FILE.png", default=None,
                         help="save a screenshot of the window (after --quit-after seconds)")
     parser.add_argument("--quit-after", metavar="SECONDS", type=float, default=None,
-                        help="close the app after this many seconds")
+                        help="close the app once the source has run this many seconds")
     parser.add_argument("--settings", metavar="FILE.ini", default=None,
                         help="settings file (default: the per-user Qt settings; also "
                         "RT_SFAMNET_SETTINGS)")
