@@ -64,6 +64,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _human_summary(summary: dict[str, Any], out: Path) -> str:
+    """A few lines for a person at the terminal (``--json`` prints the whole summary)."""
+    ev = summary.get("events") or {}
+    lines = [
+        f"analysed {summary.get('frames_analyzed', 0)} windows of {summary.get('frames_in', 0)} "
+        f"frames ({summary.get('input_fps', 0.0):.1f} frames/s in, latency p50 "
+        f"{summary.get('latency_ms_p50', 0.0):.0f} ms / p95 {summary.get('latency_ms_p95', 0.0):.0f} ms, "
+        f"{summary.get('frames_dropped', 0)} frames dropped, backend {summary.get('backend')})",
+        f"spotted {ev.get('micro', 0)} micro- and {ev.get('macro', 0)} macro-expressions",
+    ]
+    metrics = summary.get("metrics") or {}
+    if "micro" in metrics:
+        parts = [f"{k} F1 {metrics[k]['f1']:.2f} ({metrics[k]['tp']} TP / {metrics[k]['fp']} FP / "
+                 f"{metrics[k]['fn']} FN)" for k in ("micro", "macro", "overall")]
+        lines.append(f"against the ground truth ({metrics.get('protocol', 'megc')}): " + "; ".join(parts))
+    lines.append(f"results: {out}/frames.csv, events.csv, events.json, summary.json")
+    return "\n".join(lines)
+
+
 def _summary(
     engine: Any,
     results_meta: dict[str, Any],
@@ -241,6 +260,8 @@ def run(args: argparse.Namespace) -> int:
             write_json_atomic(out / "summary.json", summary)
     if args.json:
         print(json.dumps(json.loads((out / "summary.json").read_text()), indent=2))
+    else:
+        print(_human_summary(json.loads((out / "summary.json").read_text()), out))
     if isinstance(error, RtSfamnetError):
         raise error  # the CLI prints it on one line and exits 2
     if error is not None:
