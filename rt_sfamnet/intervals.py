@@ -62,18 +62,28 @@ def _int(text: str, path: Path, line: int, column: str, optional: bool = False) 
     return int(value)
 
 
-def read_intervals(path: str | Path) -> list[Interval]:
-    """Read an interval CSV file; malformed content raises InputFileError naming line and column."""
+def open_csv(path: str | Path, what: str) -> tuple[csv.DictReader, list[str]]:
+    """A DictReader over a UTF-8 CSV file (BOM allowed) and its stripped header.
+
+    A missing or unreadable file raises InputFileError naming ``what`` (e.g. "score file").
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise InputFileError(f"interval file {p} does not exist") from None
+        raise InputFileError(f"{what} {p} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"interval file {p} cannot be read as UTF-8 text: {exc}") from None
+        raise InputFileError(f"{what} {p} cannot be read as UTF-8 text: {exc}") from None
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     reader.fieldnames = header
+    return reader, header
+
+
+def read_intervals(path: str | Path) -> list[Interval]:
+    """Read an interval CSV file; malformed content raises InputFileError naming line and column."""
+    p = Path(path)
+    reader, header = open_csv(p, "interval file")
     required = [c for c in COLUMNS if c != "apex"]
     missing = [c for c in required if c not in header]
     if missing:

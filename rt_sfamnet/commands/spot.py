@@ -33,24 +33,15 @@ def read_scores(path, emotions: int) -> dict[tuple[str, str], tuple[list[float],
 
     Raises InputFileError naming the file, line and column of any malformed value.
     """
-    import csv
-    import io
     import math
     from pathlib import Path
 
     from rt_sfamnet.emotions import to_class
     from rt_sfamnet.errors import InputFileError, RtSfamnetError
+    from rt_sfamnet.intervals import open_csv
 
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"score file {p} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"score file {p} cannot be read as UTF-8 text: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
+    reader, header = open_csv(p, "score file")
     missing = [c for c in ("video", "sample", "score", "emotion") if c not in header]
     if missing:
         raise InputFileError(
