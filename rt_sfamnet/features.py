@@ -287,9 +287,14 @@ def remove_nose_motion(flow: Any, nose_xy: Sequence[tuple[float, float]] | tuple
         A new array of the same shape and module.
     """
     xp = _xp(flow)
+    if flow.ndim not in (3, 4) or flow.shape[-3] != flow.shape[-2]:
+        raise ValueError(f"remove_nose_motion expects S×S×C or N×S×S×C flow, found {flow.shape}")
     single = flow.ndim == 3
     f = flow[None] if single else flow
     n, s = f.shape[0], f.shape[1]
+    if not 1 <= patch <= s:
+        raise ValueError(f"remove_nose_motion: patch must be in [1, {s}] (the crop size), "
+                         f"found {patch}")
     noses = [nose_xy] if single else list(nose_xy)
     if len(noses) != n:
         raise ValueError(f"remove_nose_motion: {n} flows but {len(noses)} nose positions")
@@ -309,6 +314,9 @@ def optical_strain(u: Any, v: Any) -> Any:
     """``sqrt(u_x² + v_y² + ½ (u_y + v_x)²)`` with central differences (one-sided at the
     borders) on the last two axes (…×H×W, NumPy or CuPy)."""
     xp = _xp(u)
+    if u.shape != v.shape or u.ndim < 2 or min(u.shape[-2:]) < 2:
+        raise ValueError(f"optical_strain expects u and v of one shape …×H×W (H, W >= 2), "
+                         f"found {u.shape} and {v.shape}")
     uy, ux = xp.gradient(u, axis=(-2, -1))
     vy, vx = xp.gradient(v, axis=(-2, -1))
     return xp.sqrt(ux * ux + vy * vy + 0.5 * (uy + vx) ** 2).astype(xp.float32)

@@ -120,6 +120,16 @@ def test_nose_removal_and_strain_formulas():
     np.testing.assert_allclose(eps, np.sqrt(0.03**2 + 0.01**2 + 0.5 * 0.02**2), rtol=1e-4)
 
 
+def test_nose_removal_and_strain_check_shapes():
+    flow = np.ones((8, 8, 2), np.float32)
+    with pytest.raises(ValueError, match="patch must be in"):
+        remove_nose_motion(flow, (4.0, 4.0), patch=11)  # larger than the crop
+    with pytest.raises(ValueError, match="S×S×C"):
+        remove_nose_motion(flow[..., 0], (4.0, 4.0), patch=3)
+    with pytest.raises(ValueError, match="one shape"):
+        optical_strain(np.zeros((16, 16), np.float32), np.zeros((8, 8), np.float32))
+
+
 def test_area_resize_matches_opencv():
     import cv2
 

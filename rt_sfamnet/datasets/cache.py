@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -214,7 +215,7 @@ class FeatureCache:
                     subject, video, z["maps"], z["frames"], z["valid"], z["gt_maps"], gt,
                     _intervals_from_json(str(z["intervals"])), int(z["n_frames"]),
                 )
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise DatasetError(f"{p}: a broken cache file ({exc}); delete it and extract "
                                f"again") from None
 

@@ -466,9 +466,14 @@ class Video:
             dpath = self.depth_dir / f"{n}.png"
             if dpath.is_file():
                 depth = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
-                if depth is None or depth.ndim != 2:
-                    raise DatasetError(f"{dpath}: expected a 16-bit single-channel PNG")
-                depth = depth.astype(np.uint16, copy=False)
+                if depth is None or depth.ndim != 2 or depth.dtype != np.uint16:
+                    found = "unreadable" if depth is None else f"{depth.dtype} {depth.shape}"
+                    raise DatasetError(f"{dpath}: expected a 16-bit single-channel PNG "
+                                       f"(millimetres), found {found}")
+                if depth.shape != color.shape[:2]:
+                    raise DatasetError(f"{dpath}: depth is {depth.shape[1]}x{depth.shape[0]} "
+                                       f"but colour {cpath.name} is {color.shape[1]}x"
+                                       f"{color.shape[0]}; expected aligned frames")
         if depth is None:
             depth = np.zeros(color.shape[:2], np.uint16)
         if intrinsics is None:

@@ -281,7 +281,10 @@ class _FramesetConverter:
             self._composer = rs.processing_block(compose)
             self._composer.start(self._composed)
         self._pending_depth = d
-        self._composer.invoke(c)
+        try:
+            self._composer.invoke(c)
+        finally:
+            self._pending_depth = None  # hold no SDK frame past this call
         fs = self._composed.wait_for_frame(1000).as_frameset()
         out = self.convert(fs)
         if out is None:

@@ -71,8 +71,10 @@ class SimulatedSource(Source):
             identity = int(identity)
         if width < 64 or height < 48:
             raise SourceError(f"sim: frame size must be at least 64x48, found {width}x{height}")
-        if not fps > 0:
-            raise SourceError(f"sim: fps must be positive, found {fps}")
+        if not 0 < fps < float("inf"):
+            raise SourceError(f"sim: fps must be positive and finite, found {fps}")
+        if not duration_s < float("inf"):
+            raise SourceError(f"sim: duration must be finite, found {duration_s} s")
         if script is None and not duration_s * fps >= 1:
             raise SourceError(f"sim: duration must give at least one frame, found {duration_s} s")
         self.seed = int(seed)

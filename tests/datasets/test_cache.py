@@ -77,3 +77,13 @@ def test_shape_checks_and_broken_files(tmp_path):
     p.write_bytes(b"not an npz")
     with pytest.raises(DatasetError, match="broken cache file"):
         c.load("spNO.1", "z")
+
+
+def test_truncated_cache_file_is_a_dataset_error(tmp_path):
+    c = FeatureCache(tmp_path / "c")
+    c.init(META)
+    p = c.write(_feats())
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])  # e.g. a copy cut short
+    with pytest.raises(DatasetError, match="broken cache file"):
+        c.load("spNO.1", "a")

@@ -150,3 +150,18 @@ def test_bad_inputs_raise_dataset_errors(tmp_path, capsys):
         read_annotations(tmp_path / "bad2")
     assert main(["dataset", "stats", "--annotations", str(tmp_path / "empty")]) == 2
     assert "expected one expression table" in capsys.readouterr().err
+
+
+def test_depth_png_not_16_bit_or_not_aligned_is_a_dataset_error(tmp_path):
+    import cv2
+    import numpy as np
+
+    root = _tiny(tmp_path)
+    ddir = root / "data" / "part_A" / "spNO.1" / "a" / "depth"
+    cv2.imwrite(str(ddir / "2.png"), np.full((24, 32), 60, np.uint8))  # 8-bit: not mm
+    cv2.imwrite(str(ddir / "3.png"), np.full((12, 16), 600, np.uint16))  # other size
+    v = load_dataset(root).videos[0]
+    with pytest.raises(DatasetError, match="16-bit"):
+        v.read_frame(1)
+    with pytest.raises(DatasetError, match="aligned"):
+        v.read_frame(2)

@@ -152,7 +152,10 @@ def test_camera_style_recording_is_aligned_by_rs_align(tmp_path: Path) -> None:
     with PlaybackSource(path) as src:
         assert not src.registered
         out = list(src)
+        conv = src._conv
     assert len(out) == 3
+    # no SDK depth frame stays referenced by the converter after a pair is converted
+    assert conv is None or conv._pending_depth is None
     for f in out:
         assert f.intrinsics == color_intr
         valid = f.depth[f.depth > 0]

@@ -31,6 +31,12 @@ def test_from_spec():
         SimulatedSource(width=10, height=10)
 
 
+@pytest.mark.parametrize("spec", ["sim:duration=inf", "sim:fps=inf"])
+def test_infinite_duration_or_fps_is_a_source_error(spec):
+    with pytest.raises(SourceError, match="finite"):
+        SimulatedSource.from_spec(spec).open()
+
+
 def test_ground_truth_before_iteration_and_meta():
     src = SimulatedSource(seed=4, identity=1, width=160, height=120, duration_s=8.0)
     gt = src.ground_truth
