@@ -146,6 +146,22 @@ def test_frame_csv_writer_waits_for_final_curves(tmp_path):
                                                                                  "latency_ms"]
 
 
+def test_frame_csv_writer_keeps_camera_timestamps_to_the_millisecond(tmp_path):
+    # a RealSense camera stamps frames in ms since the epoch: ~1.76e9 s
+    from rt_sfamnet.pipeline import FrameResult
+    from rt_sfamnet.pipeline.writers import FrameCsvWriter
+
+    w = FrameCsvWriter(tmp_path / "f.csv", ("a", "neutral"))
+    t0 = 1764138325.1234
+    w.add_results([FrameResult(i, t0 + i / 30.0, False, None, None, None, None, None, 1.0)
+                   for i in range(3)])
+    w.close()
+    rows = list(csv.DictReader((tmp_path / "f.csv").open()))
+    ts = [float(r["timestamp"]) for r in rows]
+    assert ts == pytest.approx([t0, t0 + 1 / 30.0, t0 + 2 / 30.0], abs=1e-5, rel=0)
+    assert ts[1] - ts[0] == pytest.approx(1 / 30.0, abs=1e-5)
+
+
 def test_event_writer_csv_is_an_interval_file(tmp_path):
     from rt_sfamnet.pipeline.writers import EventWriter
     from rt_sfamnet.spotting import SpottedInterval
@@ -494,6 +510,34 @@ def test_seek_pause_resume_and_speed_on_a_recording(predictor, clip_path):
     assert [r.frame for r in after_reset] == list(range(32, n - 6, 2))
     with pytest.raises(ConfigError):
         engine.set_speed(0)
+
+
+def test_start_closes_the_source_when_its_frame_rate_is_unusable(predictor, sim_frames):
+    from rt_sfamnet.pipeline import Engine
+
+    class LateFps(ListSource):  # like a recording: the frame rate is known once opened
+        closed = 0
+        open_fps = 1.0  # too slow for the release spotting lengths
+
+        def open(self):
+            self.fps = self.open_fps
+            return self
+
+        def close(self):
+            self.closed += 1
+
+    src = LateFps(sim_frames[:4], fps=None)
+    engine = Engine(src, predictor=predictor)
+    with pytest.raises(ConfigError, match="smoothing half-length"):
+        engine.start()
+    assert src.closed == 1 and engine._tracker is None
+    # a failure in the warm-up closes the face tracker too
+    src = LateFps(sim_frames[:4], fps=None)
+    src.open_fps = 30.0
+    engine = Engine(src, predictor=SlowPredictor(predictor, fail_on_call=1))
+    with pytest.raises(RuntimeError, match="simulated inference failure"):
+        engine.start()
+    assert src.closed == 1 and engine._tracker is None
 
 
 def test_seek_is_refused_by_sources_that_cannot_seek(predictor):

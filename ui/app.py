@@ -708,6 +708,10 @@ class MainWindow(QMainWindow):
                 self.open_source(self.spec)
             return
         if playing:
+            if getattr(eng, "live", False):
+                # a live source restarts its schedule (EngineUpdate.reset) after the frames
+                # already shown: they stay in the history
+                self._seek_target = self.position + 1
             eng.resume()
         else:
             eng.pause()

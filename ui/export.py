@@ -25,7 +25,7 @@ def _subject_video(spec: str, truth: Sequence[Any] | None) -> tuple[str, str]:
         return str(truth[0].subject), str(truth[0].video)
     if spec == "camera":
         return "live", "camera"
-    if spec.startswith("sim"):
+    if spec == "sim" or spec.startswith("sim:"):
         return "sim", spec.replace(":", "_") or "sim"
     return "recording", Path(spec).stem or "video"
 

@@ -67,10 +67,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _human_summary(summary: dict[str, Any], out: Path) -> str:
     """A few lines for a person at the terminal (``--json`` prints the whole summary)."""
     ev = summary.get("events") or {}
+
+    def ms(key: str) -> str:  # None when no window was scored
+        v = summary.get(key)
+        return "n/a" if v is None else f"{v:.0f} ms"
+
     lines = [
         f"analysed {summary.get('frames_analyzed', 0)} windows of {summary.get('frames_in', 0)} "
         f"frames ({summary.get('input_fps', 0.0):.1f} frames/s in, latency p50 "
-        f"{summary.get('latency_ms_p50', 0.0):.0f} ms / p95 {summary.get('latency_ms_p95', 0.0):.0f} ms, "
+        f"{ms('latency_ms_p50')} / p95 {ms('latency_ms_p95')}, "
         f"{summary.get('frames_dropped', 0)} frames dropped, backend {summary.get('backend')})",
         f"spotted {ev.get('micro', 0)} micro- and {ev.get('macro', 0)} macro-expressions",
     ]
@@ -188,13 +193,24 @@ def run(args: argparse.Namespace) -> int:
             SpottingConfig, {**dataclasses.asdict(engine.spotting_config), **values}, "spotting")
     out.mkdir(parents=True, exist_ok=True)
     engine.start()
-    gt = gt_override if gt_override is not None else engine.ground_truth
-    if gt:
-        subject, video = gt[0].subject, gt[0].video
-    else:
-        subject, video = "live", Path(str(args.source)).stem or "stream"
-    frames = FrameCsvWriter(out / "frames.csv", engine.class_names)
-    events = EventWriter(out / "events.csv", out / "events.json", subject, video, engine.fps)
+    frames = None
+    try:  # until the loop's own try: a failure here must still stop the engine
+        gt = gt_override if gt_override is not None else engine.ground_truth
+        if gt:
+            subject, video = gt[0].subject, gt[0].video
+        else:
+            subject, video = "live", Path(str(args.source)).stem or "stream"
+        frames = FrameCsvWriter(out / "frames.csv", engine.class_names)
+        events = EventWriter(out / "events.csv", out / "events.json", subject, video, engine.fps)
+    except BaseException as exc:
+        try:
+            if frames is not None:
+                frames.close()
+        finally:
+            engine.stop()
+        if isinstance(exc, OSError):
+            raise ConfigError(f"--out {out}: cannot write the results ({exc})") from None
+        raise
     meta: dict[str, Any] = {"latencies": [], "rows": 0}
     status, error = "interrupted", None
     t_start = time.perf_counter()

@@ -182,7 +182,8 @@ class EngineUpdate:
             True after an error, once the engine has stopped).
         curves: newly final smoothed values: ``{"micro": [(frame, value)], "macro": [...]}``.
         observation_frame: index of the frame ``observation`` belongs to (-1 if none).
-        reset: a seek was processed since the previous poll (results before it are gone).
+        reset: a seek (or the restart of a live source at :meth:`Engine.resume`) was
+            processed since the previous poll (results before it are gone).
     """
 
     frame: RGBDFrame | None
@@ -455,17 +456,22 @@ class Engine:
             raise RtSfamnetError("this Engine was already started; build a new one")
         self._started = True
         self.source.open()
-        fps = self.fps
-        self.spotting_config = dataclasses.replace(self.spotting_config, fps=fps)
-        if self.k_sw is None:
-            self.k_sw = max(1, int(round(0.2 * fps)))
         try:
+            fps = self.fps  # known once the source is open (recordings)
+            self.spotting_config = dataclasses.replace(self.spotting_config, fps=fps)
+            if self.k_sw is None:
+                self.k_sw = max(1, int(round(0.2 * fps)))
             self._tracker = FaceTracker(self.config.face)
             # first calls pay one-off costs (JIT compilation or cache loading, kernel set-up,
             # allocator warm-up): pay them before the first frame is timed
             self._warm_up()
         except BaseException:
-            self.source.close()
+            try:
+                if self._tracker is not None:
+                    self._tracker.close()
+                    self._tracker = None
+            finally:
+                self.source.close()
             raise
         targets = (
             ("capture", self._capture_loop),

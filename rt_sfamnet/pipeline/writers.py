@@ -31,6 +31,17 @@ def _num(value: float | None, digits: int = 6) -> str:
     return f"{v:.{digits}g}"
 
 
+def _seconds(value: float | None) -> str:
+    """A time in seconds with microsecond resolution (camera timestamps are ~1.7e9 s since
+    the epoch: a fixed number of significant digits would round them to whole seconds)."""
+    if value is None:
+        return ""
+    v = float(value)
+    if not math.isfinite(v):
+        return ""
+    return f"{v:.6f}"
+
+
 def _json_safe(obj: Any) -> Any:
     """Replace non-finite floats by None (JSON has no NaN) recursively."""
     if isinstance(obj, float):
@@ -106,7 +117,7 @@ class FrameCsvWriter:
         macro = self._macro.pop(r.frame, None)
         probs = list(r.probs) if r.probs is not None else [None] * len(self.class_names)
         self._csv.writerow(
-            [r.frame, _num(r.timestamp, 9), int(bool(r.face_found)), _num(r.score),
+            [r.frame, _seconds(r.timestamp), int(bool(r.face_found)), _num(r.score),
              _num(micro), _num(macro)]
             + [_num(p) for p in probs]
             + [r.label or "", _num(r.latency_ms, 5)]

@@ -126,6 +126,32 @@ def test_analyze_errors_are_clear(tmp_path, weights_file, capsys):
     assert "nope.safetensors" in capsys.readouterr().err
 
 
+def test_unwritable_output_is_a_clear_error_and_stops_the_engine(tmp_path, weights_file, capsys):
+    import threading
+
+    out = tmp_path / "o"
+    (out / "events.csv").mkdir(parents=True)  # a folder where a results file must go
+    rc = main(["analyze", "sim:duration=1", "--out", str(out), "--weights", str(weights_file),
+               "--no-progress"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "cannot write the results" in err and "events.csv" in err
+    engine_threads = {f"rt-sfamnet-{n}" for n in ("capture", "face", "flow", "inference")}
+    alive = [t.name for t in threading.enumerate() if t.name in engine_threads]
+    assert alive == []
+
+
+def test_summary_of_a_run_without_any_scored_window(tmp_path, weights_file, capsys):
+    # 3 frames: shorter than one flow window, so there is no latency to report
+    out = tmp_path / "short"
+    rc = main(["analyze", "sim:duration=0.1", "--out", str(out), "--weights", str(weights_file),
+               "--no-progress"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames_analyzed"] == 0 and summary["latency_ms_p50"] is None
+    assert "latency p50 n/a / p95 n/a" in capsys.readouterr().out
+
+
 def test_interrupted_analysis_leaves_valid_files(tmp_path, weights_file):
     """Ctrl-C (SIGINT) mid-run: exit 130 and complete, parseable files."""
     out = tmp_path / "int"

@@ -60,6 +60,27 @@ def test_reset_drops_results_after_the_seek_target(window):
     assert list(window.history.frames()) == list(range(0, 44, 2))
 
 
+def test_live_resume_keeps_the_history_before_the_pause(window):
+    import torch
+
+    from rt_sfamnet.model import Predictor, SFAMNet
+    from rt_sfamnet.pipeline import Engine, EngineConfig
+    from rt_sfamnet.sources.simulated import SimulatedSource
+    from rt_sfamnet.weights import WeightsMeta
+
+    torch.manual_seed(0)
+    predictor = Predictor(SFAMNet(4), WeightsMeta(emotions=4), device="cpu")
+    engine = Engine(SimulatedSource(seed=1, duration_s=10, realtime=True),
+                    EngineConfig(device="cpu"), predictor=predictor)  # live, not started
+    assert engine.live
+    window.engine = engine
+    window.apply_update(make_update(99, results=make_results(range(0, 94, 2))))
+    window.set_playing(False)
+    window.set_playing(True)  # the engine restarts its schedule: the next update says reset
+    window.apply_update(make_update(120, results=make_results([104, 106]), reset=True))
+    assert list(window.history.frames()) == list(range(0, 94, 2)) + [104, 106]
+
+
 def test_engine_error_is_shown_and_the_app_keeps_running(window, qtbot):
     from rt_sfamnet.errors import CameraDisconnectedError
 
@@ -80,6 +101,14 @@ def test_end_of_recording_notice(window):
     assert window.banner.kind == "info"
     assert "1 expression spotted" in window.banner.text()
     assert not window.playback.playing
+
+
+def test_export_names_a_recording_whose_name_starts_with_sim_after_its_file():
+    from ui.export import _subject_video
+
+    assert _subject_video("sim:seed=3", None) == ("sim", "sim_seed=3")
+    assert _subject_video("sim", None) == ("sim", "sim")
+    assert _subject_video("simone_take2.db3", None) == ("recording", "simone_take2")
 
 
 def test_export_csv_and_json(window, tmp_path):
