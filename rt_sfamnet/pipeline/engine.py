@@ -945,6 +945,13 @@ class Engine:
             batch = self._q_samples.get_many(self.config.max_batch, 0.05)
             if not batch:
                 if self._stop.is_set():
+                    # stopped early (Ctrl-C, --seconds, the GUI): end the stream here, so
+                    # intervals still waiting for later samples are published, exactly as the
+                    # offline post-processing gives them for the scores seen so far.
+                    tail = [self._to_frames(iv, base) for iv in spotter.finish()]
+                    curves = self._new_curve_values(spotter, done, base, fs)
+                    if tail or curves["micro"] or curves["macro"]:
+                        self._publish([], tail, curves, [], time.perf_counter())
                     return
                 continue
             control = batch[-1] if isinstance(batch[-1], Control) else None

@@ -231,3 +231,29 @@ def _clip() -> Path:
         if p.exists():
             return p
     pytest.skip("no test recording in recordings/")
+
+
+def test_stopping_early_publishes_the_intervals_the_offline_spotter_finds(tmp_path, weights_file):
+    """--seconds stops the engine mid-stream: the streaming spotter is finished there, so the
+    events equal the offline post-processing of exactly the scores that were written."""
+    import numpy as np
+
+    from rt_sfamnet.config import config_from_mapping
+    from rt_sfamnet.spotting import SpottingConfig, spot
+
+    out = tmp_path / "run"
+    rc = main(["analyze", "sim:seed=26,duration=8", "--out", str(out), "--weights",
+               str(weights_file), "--no-progress", "--device", "cpu", "--seconds", "5",
+               "--spot", "micro_threshold=0.0", "--spot", "macro_threshold=0.0",
+               "--spot", "micro_max_mean=1.0", "--spot", "video_threshold=1.5"])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    rows = read_frames(out / "frames.csv")
+    assert 0 < len(rows) < (8 * 30 - 6) // 2  # cut before the end of the stream
+    scores = np.array([float(r["score"]) if r["score"] else 0.0 for r in rows], np.float32)
+    labels = [r["label"] or "neutral" for r in rows]
+    cfg = config_from_mapping(SpottingConfig, summary["spotting"])
+    expected = [(iv.type, iv.onset, iv.offset) for iv in spot(scores, labels, cfg)]
+    got = [(iv.type, iv.onset, iv.offset) for iv in read_intervals(out / "events.csv")]
+    assert got == expected
+    assert expected, "thresholds of 0 make the offline spotter find intervals to compare"
