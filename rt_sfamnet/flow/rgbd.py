@@ -265,6 +265,20 @@ def level_intrinsics(fx, fy, cx, cy, h0, w0, h, w):
 # ---------------------------------------------------------------------------------------------
 
 
+def _upsample_flow(K, u, v, wz, h: int, w: int):
+    """Resize (u, v, w) to h×w with the Numba kernels: u, v scale with the image (px), w (mm)
+    does not."""
+    f32 = np.float32
+    ph, pw = u.shape
+    nu = np.empty((h, w), f32)
+    nv = np.empty((h, w), f32)
+    nw = np.empty((h, w), f32)
+    K.resize_bilinear(u, nu, f32(w / pw))
+    K.resize_bilinear(v, nv, f32(h / ph))
+    K.resize_bilinear(wz, nw, f32(1.0))
+    return nu, nv, nw
+
+
 def _numba_pair(a0, z0u, a1, z1u, fx, fy, cx, cy, p: RGBDParams) -> np.ndarray:
     from rt_sfamnet.flow import _numba_rgbd as K
 
@@ -318,14 +332,7 @@ def _numba_pair(a0, z0u, a1, z1u, fx, fy, cx, cy, p: RGBDParams) -> np.ndarray:
             v = np.zeros((lh, lw), f32)
             wz = np.zeros((lh, lw), f32)
         else:
-            ph, pw = u.shape
-            nu = np.empty((lh, lw), f32)
-            nv = np.empty((lh, lw), f32)
-            nw = np.empty((lh, lw), f32)
-            K.resize_bilinear(u, nu, f32(lw / pw))
-            K.resize_bilinear(v, nv, f32(lh / ph))
-            K.resize_bilinear(wz, nw, f32(1.0))
-            u, v, wz = nu, nv, nw
+            u, v, wz = _upsample_flow(K, u, v, wz, lh, lw)
         lfx, lfy, lcx, lcy = level_intrinsics(fx, fy, cx, cy, h, w, lh, lw)
         src1 = np.empty((lh, lw, 6 * c_n + 4), f32)
         pix0 = np.empty((lh, lw, 3 * c_n + 7), f32)
@@ -337,14 +344,7 @@ def _numba_pair(a0, z0u, a1, z1u, fx, fy, cx, cy, p: RGBDParams) -> np.ndarray:
                       f32(p.depth_weight), f32(p.missing_weight), f32(p.grad_weight),
                       f32(p.eps), f32(p.alpha), f32(p.eps_smooth), f32(p.gamma))
     if finest > 0:
-        ph, pw = u.shape
-        nu = np.empty((h, w), f32)
-        nv = np.empty((h, w), f32)
-        nw = np.empty((h, w), f32)
-        K.resize_bilinear(u, nu, f32(w / pw))
-        K.resize_bilinear(v, nv, f32(h / ph))
-        K.resize_bilinear(wz, nw, f32(1.0))
-        u, v, wz = nu, nv, nw
+        u, v, wz = _upsample_flow(K, u, v, wz, h, w)
     out = np.stack([u, v, wz], axis=-1)
     return np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0).astype(np.float32, copy=False)
 
