@@ -77,6 +77,8 @@ def plot_scores(scores: np.ndarray, frame_skip: int, gt: Sequence[Interval],
             smoothed as the spotter does (box of length ``2 k_micro``) with its threshold
             (None: the release values, ``k = 15 // frame_skip``, 0.576).
     """
+    from rt_sfamnet.spotting import smooth
+
     scores = np.asarray(scores, np.float32).reshape(-1)
     plt = _plt()
     x = np.arange(len(scores)) * frame_skip
@@ -87,7 +89,7 @@ def plot_scores(scores: np.ndarray, frame_skip: int, gt: Sequence[Interval],
         if spotting is not None and hasattr(spotting, "params"):
             mp = spotting.params("micro")
             k, thr = int(mp.k), float(mp.threshold)
-        sm = np.convolve(scores, np.ones(2 * k) / (2 * k), mode="same")
+        sm = smooth(np.asarray(scores, np.float64), k)
         ax.plot(x, sm, lw=1.3, color="C0", label=f"micro-smoothed (k={k})")
         ax.axhline(float(thr), color="C0", ls=":", lw=0.8, label=f"threshold {float(thr):.3f}")
     for iv in gt:

@@ -10,8 +10,9 @@ samples; intervals are reported in frames (``sample * frame_skip``).
 Release procedure, per expression type (micro: ``k = 15 // fs``, macro: ``k = 20 // fs``):
 
 1. Smooth the scores with a centred box filter of length ``2k`` (the mean of samples
-   ``i - k .. i + k - 1``, zero outside the video: ``np.convolve(s, ones(2k) / 2k, "same")``,
-   which this module calls itself).
+   ``i - k .. i + k - 1``, zero outside the video; the release's
+   ``np.convolve(s, ones(2k) / 2k, "same")`` computed in a fixed summation order, see
+   :func:`smooth`).
 2. Peaks: ``find_peaks(curve[k:-k], height=threshold, distance=(left + right) // 2)``; the
    release adds ``k - 1`` to micro peak indices and ``k`` to macro ones (so a micro "peak" is
    one sample left of the local maximum: ``micro_peak_offset = -1``).
@@ -276,12 +277,16 @@ def _check_scores(scores) -> np.ndarray:
 def smooth(scores, k: int) -> np.ndarray:
     """Centred box filter of length ``2k``: ``out[i] = mean(s[i-k .. i+k-1])``, zeros outside.
 
-    Exactly the release's ``np.convolve(scores, np.ones(2k) / (2k), "same")`` (bit for bit)
-    when ``n >= 2k``. For shorter curves (where ``np.convolve`` would return ``2k`` values and
-    no peak can be found anyway) each value is the same windowed dot product.
-    :class:`StreamingSpotter` computes each value as the dot product of the window that exists
-    (``s[max(0, i-k) : min(n, i+k)]``) with ``1 / (2k)``, which NumPy evaluates with the same
-    BLAS call as ``np.convolve``; the tests check that the values are identical.
+    The release calls ``np.convolve(scores, np.ones(2k) / (2k), "same")``, whose summation
+    order depends on the BLAS kernel (and so on the CPU): its values can differ by an ulp
+    between machines. This function fixes the order instead, so that its result is the same
+    on every CPU, SIMD level and thread count: each value is
+    ``((0 + s[i-k] * w) + s[i-k+1] * w) + ... + s[i+k-1] * w`` with ``w = 1 / (2k)``, summed
+    left to right, samples outside the video contributing nothing. Offline this runs as ``2k``
+    element-wise NumPy passes (element-wise IEEE operations round the same everywhere);
+    :class:`StreamingSpotter` computes each value with :func:`smooth_at`, the same sum in the
+    same order, so streaming equals offline bit for bit. It agrees with ``np.convolve`` to
+    about one ulp.
 
     Args:
         scores: (n,) spotting scores. k: half-length in samples (>= 1).
@@ -289,17 +294,25 @@ def smooth(scores, k: int) -> np.ndarray:
         (n,) float64.
     """
     s = _check_scores(scores)
+    if k < 1:
+        raise ValueError(f"k must be >= 1, found {k}")
     n = s.size
-    if n >= 2 * k:
-        return np.convolve(s, np.ones(2 * k) / (2 * k), "same")
-    return np.array([_smooth_at(s, i, k, n) for i in range(n)], dtype=np.float64)
+    w = 1.0 / (2 * k)
+    acc = np.zeros(n, dtype=np.float64)
+    for j in range(-k, k):  # term j of out[i] is s[i + j] * w
+        lo, hi = max(0, -j), min(n, n - j)
+        if lo < hi:
+            acc[lo:hi] += s[lo + j : hi + j] * w
+    return acc
 
 
-def _smooth_at(scores, i: int, k: int, n: int) -> float:
-    """One value of :func:`smooth` from the ``n`` samples that exist."""
-    lo, hi = max(0, i - k), min(n, i + k)
-    window = np.asarray(scores[lo:hi], dtype=np.float64)
-    return float(np.dot(window, np.full(hi - lo, 1.0 / (2 * k))))
+def smooth_at(scores: Sequence[float], i: int, k: int, n: int) -> float:
+    """Value ``i`` of :func:`smooth` from the first ``n`` samples, in the same summation order."""
+    w = 1.0 / (2 * k)
+    acc = 0.0
+    for j in range(max(0, i - k), min(n, i + k)):
+        acc += float(scores[j]) * w
+    return acc
 
 
 def select_by_distance(positions: np.ndarray, heights: np.ndarray, distance: int) -> np.ndarray:
@@ -622,7 +635,7 @@ class StreamingSpotter:
             curve = self._curve(kind)
             i = n - p.k  # the smoothed value that just became final
             if i >= 0:
-                v = _smooth_at(self._scores, i, p.k, n)
+                v = smooth_at(self._scores, i, p.k, n)
                 curve.append(v)
                 if kind == "micro":
                     self._micro_sum += v

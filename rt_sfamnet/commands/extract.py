@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from rt_sfamnet.datasets.cache import ExtractConfig, FeatureCache, extract_dataset
+    from rt_sfamnet.datasets.cache import FeatureCache
     from rt_sfamnet.datasets.casme3 import Dataset, load_dataset, restrict
+    from rt_sfamnet.datasets.extract import ExtractConfig, extract_dataset
 
     ds = load_dataset(args.root, args.annotations, name=args.dataset)
     ds = restrict(ds, args.subjects)
