@@ -93,10 +93,8 @@ def reference_spot(scores, labels, fs=2, video_threshold=0.41, smoother=None):
                     start, end = max(0, start - (50 // fs) // 3), min(n - 1, end + (50 // fs) // 3)
                 ok = lmin <= end - start <= lmax and pv - curve[start] > dif and pv - curve[end] > dif
             if ok:
-                emo = ""
-                if kind == "micro":
-                    seg = labels[start:pk + 1]
-                    emo = max(Counter(seg).items(), key=lambda kv: kv[1])[0]
+                seg = labels[start:pk + 1]  # release step 6: micro and macro alike
+                emo = max(Counter(seg).items(), key=lambda kv: kv[1])[0]
                 out.append((kind, start * fs, pk * fs, end * fs, emo))
     return sorted(out, key=lambda t: (t[1], t[2], t[3], t[0] == "macro"))
 
@@ -230,8 +228,10 @@ def test_interval_rejections():
 def test_macro_widening():
     p = _params(kind="macro", widen=2, min_length=6, max_length=9, max_mean=None, phase_dif=0.0)
     iv = evaluate_peak(CURVE, 3, p, length=8, labels=LABELS)
-    # [1, 5] is shorter than 6: widened to [0, 7] (clipped at the end: 5 + 2 = 7)
-    assert (iv.onset, iv.offset, iv.emotion) == (0, 7, "")
+    # [1, 5] is shorter than 6: widened to [0, 7] (clipped at the end: 5 + 2 = 7); emotion =
+    # mode of the labels over the widened [0, 3] = x, a, b, b -> b (MaE labelled like ME)
+    assert (iv.onset, iv.offset, iv.emotion) == (0, 7, "b")
+    assert evaluate_peak(CURVE, 3, p, length=8, labels=None).emotion == ""
     assert evaluate_peak(CURVE, 3, p._replace(max_length=6), length=8, labels=None) is None
 
 
