@@ -313,6 +313,41 @@ def _sfamnet(gt: list[Interval], pred: list[Interval], emotions: int) -> dict:
     return _assemble(counts, sfamnet_analysis(pairs, classes), len(pairs))
 
 
+def macro_emotion_of(iv: Interval) -> str:
+    """The ground-truth emotion of a macro-expression: its ``emotion``, else the simulator's
+    ``prototype`` column (``extra``), else ``""`` (CAS(ME)^3 gives MaE no emotion)."""
+    return iv.emotion or iv.extra.get("prototype", "")
+
+
+def macro_emotion_accuracy(gt: Iterable[Interval], pred: Iterable[Interval],
+                           emotions: int = 4) -> dict | None:
+    """How often a spotted macro-expression carries its ground truth's emotion (extra metric).
+
+    The true-positive macro predictions of the MEGC one-to-one matching (IoU >= 0.5, per
+    video) whose ground truth has an emotion (:func:`macro_emotion_of`) are paired; both
+    emotions are mapped to the 4- or 7-class setting (an empty prediction counts as neutral,
+    i.e. wrong). Returns ``{"pairs", "correct", "accuracy"}`` (accuracy 0 without pairs), or
+    None when no macro ground truth has an emotion (then there is nothing to score).
+    """
+    gt, pred = list(gt), list(pred)
+    if not any(iv.type == "macro" and macro_emotion_of(iv) for iv in gt):
+        return None
+    g_by, p_by = _group(gt), _group(pred)
+    pairs = correct = 0
+    for key in sorted(set(g_by) & set(p_by)):
+        g = [iv for iv in g_by[key] if iv.type == "macro"]
+        p = [iv for iv in p_by[key] if iv.type == "macro"]
+        where = f"subject {key[0]!r}, video {key[1]!r}"
+        for gi, pi, _ in max_matching([(x.onset, x.offset) for x in g], [(x.onset, x.offset) for x in p]):
+            truth = macro_emotion_of(g[gi])
+            if not truth:
+                continue
+            pairs += 1
+            correct += int(_class_of(truth, emotions, f"ground truth {where}")
+                           == _class_of(p[pi].emotion, emotions, f"prediction {where}"))
+    return {"pairs": pairs, "correct": correct, "accuracy": correct / pairs if pairs else 0.0}
+
+
 def _assemble(counts: dict[str, list[int]], analysis: dict[str, float], n_pairs: int) -> dict:
     micro = prf(*counts["micro"])
     macro = prf(*counts["macro"])
@@ -337,12 +372,18 @@ def evaluate_intervals(
 
     Returns:
         ``{"micro": {tp, fp, fn, precision, recall, f1}, "macro": {...}, "overall": {...},
-        "analysis": {uf1, uar, f1, strs, pairs}}``; counts pooled over all subjects.
+        "analysis": {uf1, uar, f1, strs, pairs}}``; counts pooled over all subjects. With the
+        ``"megc"`` protocol and ground truth that gives macro-expressions an emotion, also
+        ``"macro_emotion": {pairs, correct, accuracy}`` (:func:`macro_emotion_accuracy`).
     """
     if protocol not in PROTOCOLS:
         raise RtSfamnetError(f"protocol must be one of {PROTOCOLS}, found {protocol!r}")
     emotion_names(emotions)  # validates
     gt, pred = list(gt), list(pred)
     if protocol == "megc":
-        return _megc(gt, pred, emotions)
+        out = _megc(gt, pred, emotions)
+        mae = macro_emotion_accuracy(gt, pred, emotions)
+        if mae is not None:
+            out["macro_emotion"] = mae
+        return out
     return _sfamnet(gt, pred, emotions)

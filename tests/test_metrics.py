@@ -221,3 +221,31 @@ def test_recognition_metrics_hand_computed():
         recognition_metrics(["angry"], ["negative"], classes)
     with pytest.raises(ValueError, match="labels"):
         recognition_metrics([0], [0, 1], classes)
+
+
+def test_macro_emotion_accuracy_hand_computed():
+    def mae(on, off, emo="", proto=None, video="a"):
+        x = Interval("s1", video, on, None, off, "macro", emo)
+        if proto is not None:
+            x.extra["prototype"] = proto
+        return x
+
+    gt = [mae(0, 99, proto="happy"),        # matched by (10, 99): IoU 0.9, positive = positive
+          mae(200, 299, proto="anger"),     # matched by (200, 280): negative vs surprise: wrong
+          mae(400, 499, proto="sad"),       # only (400, 440) overlaps: IoU 0.41 -> not a pair
+          mae(600, 699, emo="fear", video="b"),  # emotion column wins; matched, negative: right
+          mae(800, 899)]                    # no emotion: never a pair
+    pred = [mae(10, 99, "positive"), mae(200, 280, "surprise"), mae(400, 440, "negative"),
+            mae(600, 690, "negative", video="b"), mae(800, 899, "others"),
+            Interval("s1", "a", 0, None, 99, "micro", "others")]  # micro: ignored
+    r = evaluate_intervals(gt, pred, 4, "megc")
+    assert r["macro_emotion"] == {"pairs": 3, "correct": 2, "accuracy": 2 / 3}
+    assert (r["macro"]["tp"], r["macro"]["fp"], r["macro"]["fn"]) == (4, 1, 1)  # MEGC unchanged
+    # 7 classes: happy and anger right, fear vs sad wrong (sad / fear are both "negative" in 4)
+    pred7 = [mae(10, 99, "happy"), mae(200, 280, "anger"), mae(600, 690, "sad", video="b")]
+    assert evaluate_intervals(gt, pred7, 7, "megc")["macro_emotion"] == {
+        "pairs": 3, "correct": 2, "accuracy": 2 / 3}
+    # an unlabelled prediction counts as wrong; no macro GT emotion -> no extra key
+    assert evaluate_intervals(gt[:1], [mae(0, 99)], 4, "megc")["macro_emotion"]["accuracy"] == 0.0
+    assert "macro_emotion" not in evaluate_intervals([mae(0, 99)], [mae(0, 99, "positive")], 4)
+    assert "macro_emotion" not in evaluate_intervals(gt, pred, 4, "sfamnet")
