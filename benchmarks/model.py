@@ -2,7 +2,7 @@
 
 Prints one JSON object:
 
-- ``forward``: milliseconds per call of :meth:`rt_sfamnet.model.Predictor.predict` for a batch
+- ``forward``: milliseconds per call of :meth:`rt_sfamnet.predictor.Predictor.predict` for a batch
   of 1 (the live path; target <= 2 ms on the CPU) and of 1,024 samples (training / offline),
   with 1 and with all torch threads, oneDNN convolutions off (the Predictor's default) and on
   (median, p95 and min over repeats; min is the least disturbed by other processes), and the
@@ -42,7 +42,8 @@ def _stats(times_s: list[float]) -> dict:
 def bench_forward(device: str, repeats: int, emotions: int) -> dict:
     import torch
 
-    from rt_sfamnet.model import Predictor, SFAMNet
+    from rt_sfamnet.model import SFAMNet
+    from rt_sfamnet.predictor import Predictor
     from rt_sfamnet.weights import WeightsMeta
 
     torch.manual_seed(0)

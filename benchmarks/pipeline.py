@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from rt_sfamnet.model import Predictor
+    from rt_sfamnet.predictor import Predictor
 
     source = args.source or default_source()
     device = None if args.device == "auto" else args.device

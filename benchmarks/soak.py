@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from rt_sfamnet.model import Predictor
     from rt_sfamnet.pipeline import Engine, EngineConfig
+    from rt_sfamnet.predictor import Predictor
     from rt_sfamnet.sources import make_source
 
     try:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from rt_sfamnet.emotions import emotion_names
-from rt_sfamnet.model import Predictor, SFAMNet, count_parameters
+from rt_sfamnet.model import SFAMNet, count_parameters
+from rt_sfamnet.predictor import Predictor
 from rt_sfamnet.weights import WeightsMeta
 
 

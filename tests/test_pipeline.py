@@ -188,7 +188,8 @@ def test_event_writer_csv_is_an_interval_file(tmp_path):
 def predictor():
     import torch
 
-    from rt_sfamnet.model import Predictor, SFAMNet
+    from rt_sfamnet.model import SFAMNet
+    from rt_sfamnet.predictor import Predictor
     from rt_sfamnet.weights import WeightsMeta
 
     torch.manual_seed(0)
@@ -572,8 +573,8 @@ def clip_path() -> Path:
 
 @pytest.mark.gpu
 def test_engine_on_cuda_keeps_frame_skip_1_and_scores(predictor):
-    from rt_sfamnet.model import Predictor
     from rt_sfamnet.pipeline import Engine, EngineConfig
+    from rt_sfamnet.predictor import Predictor
 
     gpu_predictor = Predictor(predictor.model, predictor.meta, device="cuda")
     src = sim(2.0)
@@ -608,8 +609,8 @@ def test_engine_on_a_frame_folder_numbered_from_one(predictor, sim_frames, tmp_p
 
 
 def test_maps_are_clamped_like_the_weights_were_trained(predictor, sim_frames):
-    from rt_sfamnet.model import Predictor
     from rt_sfamnet.pipeline import Engine, EngineConfig
+    from rt_sfamnet.predictor import Predictor
     from rt_sfamnet.weights import WeightsMeta
 
     meta = WeightsMeta(emotions=4, provenance={"input_clip": 0.01})

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from rt_sfamnet.errors import WeightsError
-from rt_sfamnet.model import Predictor, SFAMNet
+from rt_sfamnet.model import SFAMNet
+from rt_sfamnet.predictor import Predictor
 from rt_sfamnet.weights import (
     WeightsMeta,
     default_weights_path,

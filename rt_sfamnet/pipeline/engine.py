@@ -319,7 +319,7 @@ class Engine:
             :func:`~rt_sfamnet.sources.make_source`): :meth:`start` opens it and :meth:`stop`
             closes it.
         config: an :class:`EngineConfig` (None: defaults).
-        predictor: a :class:`rt_sfamnet.model.Predictor`; None loads ``config.weights`` or
+        predictor: a :class:`rt_sfamnet.predictor.Predictor`; None loads ``config.weights`` or
             the default weights.
 
     Example::
@@ -417,7 +417,7 @@ class Engine:
     # ------------------------------------------------------------------ setup
 
     def _load_predictor(self) -> Any:
-        from rt_sfamnet.model import Predictor
+        from rt_sfamnet.predictor import Predictor
 
         return Predictor.from_file(
             self.config.weights,

@@ -63,8 +63,9 @@ def test_reset_drops_results_after_the_seek_target(window):
 def test_live_resume_keeps_the_history_before_the_pause(window):
     import torch
 
-    from rt_sfamnet.model import Predictor, SFAMNet
+    from rt_sfamnet.model import SFAMNet
     from rt_sfamnet.pipeline import Engine, EngineConfig
+    from rt_sfamnet.predictor import Predictor
     from rt_sfamnet.sources.simulated import SimulatedSource
     from rt_sfamnet.weights import WeightsMeta
 
