@@ -16,8 +16,8 @@ import pytest
 
 from rt_sfamnet.errors import ConfigError, RecordingError, SourceError
 from rt_sfamnet.intervals import read_intervals
-from rt_sfamnet.pipeline.queues import BoundedQueue, Control
 from rt_sfamnet.pipeline.stats import LatencyWindow, RateMeter, percentiles_ms
+from rt_sfamnet.queues import BoundedQueue, Control
 from rt_sfamnet.sources.base import Source
 
 # ----------------------------------------------------------------------------- pure parts

@@ -4,7 +4,6 @@
   queues, the k_SW+1 ring buffer, the streaming spotter), :class:`EngineConfig`,
   :class:`EngineUpdate`, :class:`FrameResult`.
 - :mod:`.stats` — :class:`EngineStats` and the bounded rate/latency meters behind it.
-- :mod:`.queues` — the bounded queue with its two put policies (drop oldest / wait).
 - :mod:`.writers` — incremental per-frame CSV, events CSV/JSON, atomic JSON.
 
 See ``docs/realtime.md`` for the design, the drop policy and the measured numbers.

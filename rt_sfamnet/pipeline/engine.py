@@ -60,8 +60,8 @@ from rt_sfamnet.errors import ConfigError, RtSfamnetError, SourceError
 from rt_sfamnet.face import FaceConfig, FaceObservation, FaceTracker
 from rt_sfamnet.features import FeatureConfig, crop_frame, pair_maps_batch
 from rt_sfamnet.frames import RGBDFrame
-from rt_sfamnet.pipeline.queues import BoundedQueue, Control
 from rt_sfamnet.pipeline.stats import EngineStats, LatencyWindow, RateMeter
+from rt_sfamnet.queues import BoundedQueue, Control
 from rt_sfamnet.sources.base import Source
 from rt_sfamnet.spotting import SpottedInterval, SpottingConfig, StreamingSpotter
 

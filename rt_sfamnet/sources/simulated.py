@@ -12,7 +12,6 @@ Spec strings: ``"sim"`` or ``"sim:seed=3,identity=2,duration=20"``; keys ``seed`
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from rt_sfamnet.errors import SourceError
 from rt_sfamnet.frames import Intrinsics, RGBDFrame
 from rt_sfamnet.intervals import Interval
+from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.sources.base import Source
 
 _SPEC_KEYS = {
@@ -46,7 +46,8 @@ class SimulatedSource(Source):
         fps: frame rate.
         duration_s: length of the stream in seconds.
         script: a :class:`rt_sfamnet.sim.script.Script` to play instead of a random one.
-        realtime: pace frames at ``fps`` like a camera (then ``live`` is True).
+        realtime: pace frames at ``fps`` like a camera (then ``live`` is True), with
+            :class:`rt_sfamnet.pacing.Pacer`.
         recipe: path of a recipe TOML (:mod:`rt_sfamnet.sim.recipe`); it sets everything
             except ``realtime``.
         render: :class:`rt_sfamnet.sim.render.RenderConfig` options.
@@ -88,7 +89,7 @@ class SimulatedSource(Source):
         self._render_config = render
         self._renderer: Any = None
         self._pos = 0
-        self._t0: float | None = None
+        self._pacer = Pacer(self.fps)
         self.name = f"simulator (seed {self.seed})"
 
     @classmethod
@@ -149,11 +150,11 @@ class SimulatedSource(Source):
     def open(self) -> SimulatedSource:
         self._build()
         self._pos = 0
-        self._t0 = None
+        self._pacer.reset()
         return self
 
     def close(self) -> None:
-        self._t0 = None
+        self._pacer.reset()
 
     @property
     def intrinsics(self) -> Intrinsics | None:
@@ -174,19 +175,14 @@ class SimulatedSource(Source):
         if not 0 <= index < n:
             raise SourceError(f"sim: cannot seek to frame {index}; expected 0..{n - 1}")
         self._pos = int(index)
-        self._t0 = None
+        self._pacer.reset()
 
     def __iter__(self) -> Iterator[RGBDFrame]:
         r = self._build()
         while self._pos < r.n_frames:
             i = self._pos
             if self.realtime:
-                now = time.monotonic()
-                if self._t0 is None:
-                    self._t0 = now - i / self.fps
-                due = self._t0 + i / self.fps
-                if due > now:
-                    time.sleep(due - now)
+                self._pacer.wait(i)
             frame = r.frame(i)
             self._pos = i + 1
             yield frame

@@ -1,11 +1,13 @@
-"""A small bounded FIFO with the two put policies the engine needs.
+"""A small bounded FIFO with two put policies, the one queue of the engine and the sources.
 
 - :meth:`BoundedQueue.put_drop_oldest` never blocks: when the queue is full the oldest data
-  item is removed (and counted) to make room. Used where frames come from a clock that does
-  not wait (a live camera, a recording paced in real time).
+  item is removed (and counted in :attr:`BoundedQueue.dropped`) to make room. Used where
+  frames come from a clock that does not wait (a live camera and its SDK callback, a
+  recording paced in real time).
 - :meth:`BoundedQueue.put_wait` blocks while the queue is full (backpressure), waking up
   regularly to check a stop event. Used where nothing is lost by waiting (a file read as
-  fast as possible) and between the engine's own worker threads.
+  fast as possible, the SDK's non-real-time playback) and between the engine's own worker
+  threads.
 
 Control items (subclasses of :class:`Control`: stream resets and end-of-stream markers) are
 never dropped.
