@@ -211,10 +211,19 @@ def spot(scores, labels=None, config: SpottingConfig | None = None) -> list[Spot
     return spot_curves(micro, macro, lab, cfg)
 
 
-def spot_curves(micro, macro, labels, cfg: SpottingConfig) -> list[SpottedInterval]:
+def spot_curves(micro, macro, labels, cfg: SpottingConfig,
+                kinds: Sequence[str] = ("micro", "macro")) -> list[SpottedInterval]:
+    """Steps 2-4 and 6 on already smoothed curves (no video rule), for the types in ``kinds``.
+
+    Args:
+        micro, macro: (n,) smoothed curves (:func:`smooth_curves`). labels: (n,) class names
+        or None. cfg: the values. kinds: the types to spot (both by default).
+    """
     n = len(micro)
     out: list[SpottedInterval] = []
     for kind, curve in (("micro", micro), ("macro", macro)):
+        if kind not in kinds:
+            continue
         p = cfg.params(kind)
         for peak in release_peaks(curve, p):
             iv = evaluate_peak(curve, int(peak), p, length=n, labels=labels, macro_curve=macro)
