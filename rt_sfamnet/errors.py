@@ -47,3 +47,8 @@ class InputFileError(RtSfamnetError):
 
 class FaceNotFoundError(RtSfamnetError):
     """No face was found where one was required."""
+
+
+class OutputError(RtSfamnetError):
+    """A result file or folder cannot be written (a folder in the way, a read-only or virtual
+    filesystem, a path under a regular file, an output folder in use by another run)."""

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rt_sfamnet.errors import InputFileError
+from rt_sfamnet.fileio import atomic_text
 
 COLUMNS = ("subject", "video", "onset", "apex", "offset", "type", "emotion")
 TYPES = ("micro", "macro")
@@ -44,28 +46,43 @@ class Interval:
         return self.offset - self.onset + 1
 
 
-def _int(text: str, path: Path, line: int, column: str, optional: bool = False) -> int | None:
+def parse_frame(text: str, where: str, optional: bool = False) -> int | None:
+    """A non-negative integer frame from a CSV cell (``"12"``, ``"12.0"``, ``"1.2e1"``).
+
+    NaN, infinity (also ``1e400``, which overflows to it), fractions and negative values raise
+    InputFileError naming ``where`` (file, line and column). Empty cells give None when
+    ``optional``.
+    """
     text = text.strip()
     if text == "" and optional:
         return None
     try:
+        return _non_negative(int(text), text, where)
+    except ValueError:
+        pass
+    try:
         value = float(text)
     except ValueError:
-        raise InputFileError(
-            f"{path}, line {line}, column {column!r}: expected an integer frame, found {text!r}"
-        ) from None
-    if value != int(value) or value < 0:
-        raise InputFileError(
-            f"{path}, line {line}, column {column!r}: expected a non-negative integer frame, "
-            f"found {text!r}"
-        )
-    return int(value)
+        raise InputFileError(f"{where}: expected an integer frame, found {text!r}") from None
+    if not math.isfinite(value) or value != int(value):
+        raise InputFileError(f"{where}: expected an integer frame, found {text!r}")
+    return _non_negative(int(value), text, where)
 
 
-def open_csv(path: str | Path, what: str) -> tuple[csv.DictReader, list[str]]:
-    """A DictReader over a UTF-8 CSV file (BOM allowed) and its stripped header.
+def _non_negative(value: int, text: str, where: str) -> int:
+    if value < 0:
+        raise InputFileError(f"{where}: expected a non-negative integer frame, found {text!r}")
+    return value
 
-    A missing or unreadable file raises InputFileError naming ``what`` (e.g. "score file").
+
+def read_csv(path: str | Path, what: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Read a UTF-8 CSV file (BOM allowed): its stripped header and ``(line, row)`` pairs.
+
+    Blank lines are skipped; ``line`` is the file line a row ends on (1 is the header). A
+    missing or unreadable file, a header naming a column twice, a row with more or fewer
+    fields than the header, a NUL byte, or text the strict csv module rejects (an unclosed
+    quote, text after a closing quote, a field over its size limit) raises InputFileError naming ``what`` (e.g. "score file"),
+    the file and the line.
     """
     p = Path(path)
     try:
@@ -74,16 +91,38 @@ def open_csv(path: str | Path, what: str) -> tuple[csv.DictReader, list[str]]:
         raise InputFileError(f"{what} {p} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{what} {p} cannot be read as UTF-8 text: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    return reader, header
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputFileError(f"{p}, line {line}: a NUL byte; expected CSV text, found binary data")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[tuple[int, dict[str, str]]] = []
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not fields:
+                continue
+            if header is None:
+                header = [h.strip() for h in fields]
+                twice = sorted({h for h in header if header.count(h) > 1})
+                if twice:
+                    raise InputFileError(f"{p}, line {line}: column(s) {twice} appear more than "
+                                         f"once in the header; expected each column once")
+                continue
+            if len(fields) != len(header):
+                more = "more" if len(fields) > len(header) else "fewer"
+                raise InputFileError(f"{p}, line {line}: {more} fields than columns in the header "
+                                     f"({len(fields)}, expected {len(header)})")
+            rows.append((line, dict(zip(header, fields, strict=True))))
+    except csv.Error as exc:
+        raise InputFileError(f"{p}, line {reader.line_num}: not valid CSV ({exc})") from None
+    return header or [], rows
 
 
 def read_intervals(path: str | Path) -> list[Interval]:
     """Read an interval CSV file; malformed content raises InputFileError naming line and column."""
     p = Path(path)
-    reader, header = open_csv(p, "interval file")
+    header, rows = read_csv(p, "interval file")
     required = [c for c in COLUMNS if c != "apex"]
     missing = [c for c in required if c not in header]
     if missing:
@@ -92,20 +131,16 @@ def read_intervals(path: str | Path) -> list[Interval]:
             f"found {header}"
         )
     out: list[Interval] = []
-    for row in reader:
-        line = reader.line_num
-        if None in row:
-            raise InputFileError(f"{p}, line {line}: more fields than columns in the header")
-        if any(v is None for v in row.values()):
-            raise InputFileError(f"{p}, line {line}: fewer fields than columns in the header")
+    for line, row in rows:
         typ = row["type"].strip().lower()
         if typ not in TYPES:
             raise InputFileError(
                 f"{p}, line {line}, column 'type': expected 'micro' or 'macro', found {row['type']!r}"
             )
-        onset = _int(row["onset"], p, line, "onset")
-        offset = _int(row["offset"], p, line, "offset")
-        apex = _int(row.get("apex", "") or "", p, line, "apex", optional=True)
+        onset, offset, apex = (
+            parse_frame(row.get(c, ""), f"{p}, line {line}, column {c!r}", optional=c == "apex")
+            for c in ("onset", "offset", "apex")
+        )
         assert onset is not None and offset is not None
         if offset < onset:
             raise InputFileError(
@@ -128,7 +163,10 @@ def read_intervals(path: str | Path) -> list[Interval]:
 
 
 def write_intervals(path: str | Path, intervals: Iterable[Interval]) -> None:
-    """Write intervals as CSV (atomically: a temporary file renamed into place)."""
+    """Write intervals as CSV (atomically: a temporary file renamed into place).
+
+    A path that cannot be written raises OutputError and leaves no temporary file.
+    """
     p = Path(path)
     rows = list(intervals)
     extra_cols: list[str] = []
@@ -136,8 +174,7 @@ def write_intervals(path: str | Path, intervals: Iterable[Interval]) -> None:
         for k in iv.extra:
             if k not in extra_cols:
                 extra_cols.append(k)
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_text(p, "interval file", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(list(COLUMNS) + extra_cols)
         for iv in rows:
@@ -145,4 +182,3 @@ def write_intervals(path: str | Path, intervals: Iterable[Interval]) -> None:
                 [iv.subject, iv.video, iv.onset, "" if iv.apex is None else iv.apex, iv.offset,
                  iv.type, iv.emotion] + [iv.extra.get(k, "") for k in extra_cols]
             )
-    tmp.replace(p)

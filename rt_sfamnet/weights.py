@@ -177,6 +177,12 @@ def _check_state(state: Any, emotions: int | None, where: str) -> tuple[dict[str
     ]
     if wrong:
         raise WeightsError(f"{where}: tensors of the wrong shape: {', '.join(wrong[:4])}")
+    broken = [k for k, v in state.items() if v.is_floating_point() and not bool(v.isfinite().all())]
+    if broken:
+        raise WeightsError(
+            f"{where}: {len(broken)} tensor(s) hold NaN or infinite values ({', '.join(broken[:4])}"
+            f"{'...' if len(broken) > 4 else ''}); expected finite weights (a diverged training run?)"
+        )
     return state, found
 
 
@@ -204,6 +210,22 @@ def _file_kind(path: Path) -> str:
     return "unknown"
 
 
+def _load_failure(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, without torch's advice to retry
+    with ``weights_only=False`` (which would run whatever code the pickle holds)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    if lines and lines[0].startswith("Weights only load failed"):
+        detail = [ln for ln in lines[1:]
+                  if "weights_only" not in ln and "torch.load" not in ln and "http" not in ln]
+        # first sentence only: torch goes on to explain how to allow the object
+        reason = detail[0].split(". ")[0].rstrip(".") if detail else "objects other than tensors"
+        return (f"refused by torch.load(weights_only=True): the checkpoint holds Python objects "
+                f"other than tensors and plain containers ({reason[:200]}); only plain "
+                f"state_dicts are loaded")
+    msg = lines[0] if lines else type(exc).__name__
+    return f"not a loadable PyTorch checkpoint ({msg[:200]})"
+
+
 def load_official_checkpoint(path: str | Path, emotions: int | None = None) -> SFAMNet:
     """Load an official release ``.pkl`` with ``weights_only=True`` on the CPU.
 
@@ -222,11 +244,7 @@ def load_official_checkpoint(path: str | Path, emotions: int | None = None) -> S
     try:
         state = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise WeightsError(
-            f"{where}: not a loadable PyTorch checkpoint (weights_only=True refused or failed: "
-            f"{msg[:200]})"
-        ) from None
+        raise WeightsError(f"{where}: {_load_failure(exc)}") from None
     state, found = _check_state(state, emotions, where)
     return _build(state, found, where)
 
@@ -251,19 +269,23 @@ def official_meta(path: str | Path, emotions: int) -> WeightsMeta:
 
 
 def save_weights(model: SFAMNet, path: str | Path, meta: WeightsMeta) -> Path:
-    """Write ``model``'s state_dict and ``meta`` to a ``.safetensors`` file (atomically)."""
-    from safetensors.torch import save_file
+    """Write ``model``'s state_dict and ``meta`` to a ``.safetensors`` file (atomically).
+
+    A path that cannot be written raises OutputError and leaves no temporary file.
+    """
+    from safetensors.torch import save
+
+    from rt_sfamnet.fileio import atomic_path
 
     if meta.emotions != model.emotions:
         raise WeightsError(
             f"metadata says {meta.emotions} emotions but the network has {model.emotions}"
         )
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
-    tmp = p.with_name(p.name + ".tmp")
-    save_file(state, str(tmp), metadata={METADATA_KEY: meta.to_json()})
-    tmp.replace(p)
+    data = save(state, metadata={METADATA_KEY: meta.to_json()})
+    with atomic_path(p, "weights file", mkdir=True) as tmp:
+        tmp.write_bytes(data)
     return p
 
 

@@ -38,10 +38,10 @@ def read_scores(path, emotions: int) -> dict[tuple[str, str], tuple[list[float],
 
     from rt_sfamnet.emotions import to_class
     from rt_sfamnet.errors import InputFileError, RtSfamnetError
-    from rt_sfamnet.intervals import open_csv
+    from rt_sfamnet.intervals import read_csv
 
     p = Path(path)
-    reader, header = open_csv(p, "score file")
+    header, table = read_csv(p, "score file")
     missing = [c for c in ("video", "sample", "score", "emotion") if c not in header]
     if missing:
         raise InputFileError(
@@ -49,10 +49,7 @@ def read_scores(path, emotions: int) -> dict[tuple[str, str], tuple[list[float],
             f"found {header}"
         )
     rows: dict[tuple[str, str], dict[int, tuple[float, str]]] = {}
-    for row in reader:
-        line = reader.line_num
-        if None in row or any(v is None for v in row.values()):
-            raise InputFileError(f"{p}, line {line}: number of fields differs from the header")
+    for line, row in table:
         try:
             sample = int(row["sample"].strip())
         except ValueError:
@@ -83,13 +80,27 @@ def read_scores(path, emotions: int) -> dict[tuple[str, str], tuple[list[float],
     out = {}
     for key, per in rows.items():
         n = len(per)
-        if sorted(per) != list(range(n)):
-            gaps = sorted(set(range(max(per) + 1)) - set(per))[:5]
+        if max(per) != n - 1:  # n distinct samples >= 0 are 0..n-1 exactly when the max is n-1
             raise InputFileError(
-                f"{p}: video {key[1]!r} has samples missing (e.g. {gaps}); expected 0..{max(per)}"
+                f"{p}: video {key[1]!r} has samples missing (e.g. {_first_missing(per, 5)}); "
+                f"expected 0..{max(per)}"
             )
         out[key] = ([per[i][0] for i in range(n)], [per[i][1] for i in range(n)])
     return out
+
+
+def _first_missing(present, k: int) -> list[int]:
+    """The ``k`` smallest non-negative integers not in ``present`` (O(len(present) log))."""
+    missing: list[int] = []
+    expected = 0
+    for s in sorted(present):
+        while expected < s and len(missing) < k:
+            missing.append(expected)
+            expected += 1
+        if len(missing) >= k:
+            break
+        expected = s + 1
+    return missing
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,9 +108,12 @@ def run(args: argparse.Namespace) -> int:
 
     from rt_sfamnet.config import config_from_mapping, load_toml
     from rt_sfamnet.errors import ConfigError
+    from rt_sfamnet.fileio import check_writable_file
     from rt_sfamnet.intervals import write_intervals
     from rt_sfamnet.spotting import SpottingConfig, spot
 
+    if args.out:
+        check_writable_file(args.out, "interval file")  # before any work
     mapping = {}
     if args.config:
         data = load_toml(args.config)

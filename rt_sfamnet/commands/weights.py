@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
 
     action = getattr(args, "weights_command", None)
     if action == "import":
+        from rt_sfamnet.fileio import check_writable_file
+
+        check_writable_file(args.out, "weights file")  # before any work
         meta = import_official(args.pkl, args.out, args.emotions)
         print(f"wrote {args.out}: SFAMNet({meta.emotions} emotions) from {args.pkl}")
         return 0

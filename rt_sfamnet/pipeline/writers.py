@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rt_sfamnet.fileio import atomic_text
 from rt_sfamnet.intervals import COLUMNS as INTERVAL_COLUMNS
 from rt_sfamnet.intervals import Interval
 
@@ -56,15 +56,13 @@ def _json_safe(obj: Any) -> Any:
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` via a temporary file and a rename."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(_json_safe(obj), fh, indent=2)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(p)
+    """Write ``obj`` as indented JSON to ``path`` via a temporary file and a rename.
+
+    A path that cannot be written raises OutputError and leaves no temporary file.
+    """
+    text = json.dumps(_json_safe(obj), indent=2) + "\n"
+    with atomic_text(path, "JSON file", fsync=True) as fh:
+        fh.write(text)
 
 
 class FrameCsvWriter:

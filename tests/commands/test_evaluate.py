@@ -65,3 +65,14 @@ def test_evaluate_malformed_file(files, tmp_path, capsys):
     assert "bad.csv" in err and "line 2" in err and "offset" in err
     assert main(["evaluate", "--gt", str(tmp_path / "missing.csv"), "--pred", str(bad)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400"])
+@pytest.mark.parametrize("which", ["--gt", "--pred"])
+def test_evaluate_non_finite_frames_are_one_line_errors(files, capsys, value, which):
+    g, p = files
+    bad = g if which == "--gt" else p
+    bad.write_text(bad.read_text().replace("100", value, 1))
+    assert main(["evaluate", "--gt", str(g), "--pred", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "column 'onset'" in err and repr(value) in err

@@ -96,3 +96,73 @@ def test_spot_malformed_scores(tmp_path, capsys, content, message):
     assert main(["spot", "--scores", str(p), "--emotions", "4"]) == 2
     err = capsys.readouterr().err
     assert message in err and "s.csv" in err
+
+
+def test_spot_far_sample_number_names_the_first_missing_samples(tmp_path, capsys):
+    """One row at sample 2e9: the message lists the first missing samples without building
+    a set of two billion numbers."""
+    p = tmp_path / "s.csv"
+    p.write_text("video,sample,score,emotion\na,2000000000,0.1,others\n")
+    assert main(["spot", "--scores", str(p), "--emotions", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "samples missing (e.g. [0, 1, 2, 3, 4]); expected 0..2000000000" in err
+
+
+def test_first_missing_samples():
+    from rt_sfamnet.commands.spot import _first_missing
+
+    assert _first_missing({0, 1, 3, 7}, 5) == [2, 4, 5, 6]
+    assert _first_missing({5}, 3) == [0, 1, 2]
+    assert _first_missing({0, 1, 2}, 5) == []
+
+
+@pytest.mark.parametrize("where", ["folder", "under_file", "proc"])
+def test_spot_unwritable_out_is_one_line_and_leaves_nothing(scores_csv, tmp_path, capsys, where):
+    path, _, _ = scores_csv
+    if where == "folder":
+        out = tmp_path / "iv.csv"
+        out.mkdir()
+    elif where == "under_file":
+        out = path / "iv.csv"  # under the (regular) score file
+    else:
+        out = "/proc/rt-sfamnet-spot/iv.csv"
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    assert main(["spot", "--scores", str(path), "--emotions", "4", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and "cannot write the interval file" in err and str(out) in err
+    assert captured.out == ""  # refused before any work
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no .tmp left
+
+
+def test_spot_out_on_a_failing_filesystem_leaves_no_temporary(scores_csv, tmp_path, capsys,
+                                                              monkeypatch):
+    """A read-only filesystem (injected: CI runs as root) fails when the file is renamed in."""
+    import os
+
+    path, _, _ = scores_csv
+
+    def readonly(*a, **k):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", readonly)
+    out = tmp_path / "iv.csv"
+    assert main(["spot", "--scores", str(path), "--emotions", "4", "--out", str(out)]) == 2
+    assert "Read-only file system" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", "-inf"])
+def test_spot_non_finite_score_is_one_line(tmp_path, capsys, value):
+    p = tmp_path / "s.csv"
+    p.write_text(f"video,sample,score,emotion\na,0,{value},others\n")
+    assert main(["spot", "--scores", str(p), "--emotions", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2, column 'score': expected a finite number" in err and err.count("\n") == 1
+
+
+def test_spot_duplicated_column_is_an_error(tmp_path, capsys):
+    p = tmp_path / "s.csv"
+    p.write_text("video,sample,score,emotion,score\na,0,0.1,others,0.9\n")
+    assert main(["spot", "--scores", str(p), "--emotions", "4"]) == 2
+    assert "['score'] appear more than once" in capsys.readouterr().err
