@@ -1,0 +1,247 @@
+"""PlaybackSource through the real pyrealsense2: write -> play round trips, seek, pacing,
+alignment, ground truth and every way a file can be wrong."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyrealsense2")
+
+from rt_sfamnet.errors import RecordingError, SourceError  # noqa: E402
+from rt_sfamnet.frames import Intrinsics, RGBDFrame  # noqa: E402
+from rt_sfamnet.intervals import Interval, write_intervals  # noqa: E402
+from rt_sfamnet.pacing import Pacer  # noqa: E402
+from rt_sfamnet.sources import open_source  # noqa: E402
+from rt_sfamnet.sources.realsense import (  # noqa: E402
+    PlaybackSource,
+    ground_truth_path,
+    write_recording,
+)
+from tests.sources.realsense.helpers import INTR, TIMES, H, N, W, make_frame  # noqa: E402
+from tests.virtual_clock import VirtualClock  # noqa: E402
+
+
+def test_round_trip_keeps_count_order_timestamps_intrinsics_pixels(recording: Path) -> None:
+    with PlaybackSource(recording) as src:
+        assert src.frame_count == N
+        assert src.intrinsics == INTR
+        assert src.fps == 30.0
+        assert src.seekable and not src.live
+        assert src.registered  # written registered: rs.align is skipped
+        frames = list(src)
+    assert [f.index for f in frames] == list(range(N))
+    ts = np.array([f.timestamp for f in frames])
+    np.testing.assert_allclose(ts - ts[0], np.array(TIMES) - TIMES[0], atol=2e-6)
+    np.testing.assert_allclose(ts, TIMES, atol=2e-6)
+    for f in frames:
+        ref = make_frame(f.index)
+        assert f.intrinsics == INTR
+        assert f.depth.dtype == np.uint16 and f.color.dtype == np.uint8
+        np.testing.assert_array_equal(f.depth, ref.depth)
+        np.testing.assert_array_equal(f.color, ref.color)
+        assert f.meta["frame_number"] == f.index
+        assert f.color.flags.owndata and f.depth.flags.owndata  # copies, not SDK buffers
+
+
+def test_iteration_ends_cleanly_and_seek_restarts(recording: Path) -> None:
+    with PlaybackSource(recording) as src:
+        assert len(list(src)) == N
+        assert list(src) == []  # at the end: nothing more, no hang
+        src.seek(0)
+        assert [f.index for f in src] == list(range(N))
+
+
+def test_seek_forward_backward_and_during_iteration(recording: Path) -> None:
+    with PlaybackSource(recording) as src:
+        src.seek(7)
+        it = iter(src)
+        f = next(it)
+        assert f.index == 7
+        np.testing.assert_array_equal(f.depth, make_frame(7).depth)
+        assert next(it).index == 8
+        src.seek(2)  # while iterating
+        assert [next(it).index for _ in range(3)] == [2, 3, 4]
+        src.seek(N - 1)
+        rest = list(it)
+        assert [g.index for g in rest] == [N - 1]
+        np.testing.assert_array_equal(rest[0].color, make_frame(N - 1).color)
+        with pytest.raises(SourceError, match="past the end"):
+            src.seek(N)
+        with pytest.raises(SourceError, match=">= 0"):
+            src.seek(-1)
+
+
+def test_realtime_pacing_follows_frame_timestamps_and_seek_reanchors(recording: Path) -> None:
+    clock = VirtualClock()
+    with PlaybackSource(recording, realtime=True, speed=2.0) as src:
+        src._pacer = Pacer(src.fps, src.speed, clock=clock, sleep=clock.sleep)
+        released = []
+        for _ in src:
+            released.append(clock.now)
+        assert len(released) == N
+        # the first frame anchors the clock; the others follow their timestamps at 2x
+        np.testing.assert_allclose(np.array(released) - released[0],
+                                   (np.array(TIMES) - TIMES[0]) / 2.0, atol=1e-5)
+        src.seek(3)
+        before = clock.now
+        assert next(iter(src)).index == 3
+        assert clock.now == before  # a seek re-anchors: released at once
+        src.speed = 4.0
+        assert src._pacer.speed == 4.0
+        with pytest.raises(SourceError, match="speed must be > 0"):
+            src.speed = 0.0
+
+
+def test_bad_speed_is_a_source_error(recording: Path) -> None:
+    with pytest.raises(SourceError, match="playback speed must be > 0, found -1"):
+        PlaybackSource(recording, speed=-1)
+
+
+def test_uncompressed_recording_plays_the_same_and_is_larger(tmp_path: Path,
+                                                            recording: Path) -> None:
+    path = tmp_path / "raw.db3"
+    assert write_recording((make_frame(i) for i in range(4)), path, compress=False) == 4
+    with open_source(path) as src:
+        frames = list(src)
+    assert [f.index for f in frames] == [0, 1, 2, 3]
+    for f in frames:
+        np.testing.assert_array_equal(f.depth, make_frame(f.index).depth)
+        np.testing.assert_array_equal(f.color, make_frame(f.index).color)
+    raw_per_frame = path.stat().st_size / 4
+    comp_per_frame = recording.stat().st_size / N
+    assert raw_per_frame > W * H * 5  # 3 B colour + 2 B depth per pixel
+    assert comp_per_frame < raw_per_frame
+
+
+def test_camera_style_recording_is_aligned_by_rs_align(tmp_path: Path) -> None:
+    """Depth from a wider depth camera is re-projected onto the colour image."""
+    color_intr = Intrinsics(W, H, 600.0, 600.0, 319.5, 239.5)
+    depth_intr = Intrinsics(W, H, 420.0, 420.0, 319.5, 239.5)
+    frames = []
+    for i in range(3):
+        f = make_frame(i, intr=color_intr)
+        depth = np.full((H, W), 800, np.uint16)  # a flat wall at 0.8 m
+        frames.append(RGBDFrame(f.color, depth, f.timestamp, i, color_intr))
+    path = tmp_path / "camera_like.db3"
+    write_recording(frames, path, depth_intrinsics=depth_intr)
+    with PlaybackSource(path) as src:
+        assert not src.registered
+        out = list(src)
+        conv = src._conv
+    assert len(out) == 3
+    # no SDK depth frame stays referenced by the converter after a pair is converted
+    assert conv is None or conv._pending_depth is None
+    for f in out:
+        assert f.intrinsics == color_intr
+        valid = f.depth[f.depth > 0]
+        assert valid.size > 0.95 * W * H  # the wider depth view covers the colour view
+        assert np.all(valid == 800)
+        np.testing.assert_array_equal(f.color, frames[f.index].color)
+
+
+def test_ground_truth_sidecar(tmp_path: Path, recording: Path) -> None:
+    copy = tmp_path / "demo.db3"
+    copy.write_bytes(recording.read_bytes())
+    with PlaybackSource(copy) as src:
+        assert src.ground_truth is None
+    gt = [Interval("sim", "seed0", 2, 4, 7, "micro", "positive"),
+          Interval("sim", "seed0", 8, None, 11, "macro", "")]
+    write_intervals(ground_truth_path(copy), gt)
+    src = PlaybackSource(copy)
+    assert src.ground_truth == gt  # known before open
+    with src:
+        assert src.ground_truth == gt
+
+
+def test_playback_without_file_index_as_for_ros1_bags(recording: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROS1 .bag files have no SQLite index: frames are numbered from the first colour frame
+    number and seeks go by time. Exercise that path on a .db3 through the real SDK."""
+    from rt_sfamnet.sources.realsense import playback
+
+    monkeypatch.setattr(playback, "_recording_index", lambda path: None)
+    with PlaybackSource(recording) as src:
+        assert src.frame_count is not None and src.frame_count >= 1  # estimated from duration
+        frames = list(src)
+        assert [f.index for f in frames] == list(range(N))
+        assert src.frame_count == N  # exact once played to the end
+        for f in frames:
+            np.testing.assert_array_equal(f.depth, make_frame(f.index).depth)
+        src.seek(9)
+        f = next(iter(src))
+        assert f.index == 9
+        np.testing.assert_array_equal(f.color, make_frame(9).color)
+        src.seek(1)
+        assert [g.index for g in src] == list(range(1, N))
+
+
+def test_old_players_leave_nothing_in_the_queue(recording: Path) -> None:
+    with PlaybackSource(recording, queue_size=2) as src:
+        it = iter(src)
+        next(it)
+        src.seek(5)  # restarts the SDK playback: the old run's frames are dropped
+        assert next(it).index == 5
+    assert len(src._queue) == 0 and src._queue.dropped == 0  # backpressure, never drops
+
+
+# -- error paths ---------------------------------------------------------------------------
+
+
+def test_missing_recording(tmp_path: Path) -> None:
+    for name in ("none.db3", "none.bag"):
+        with pytest.raises(RecordingError, match="does not exist"):
+            PlaybackSource(tmp_path / name).open()
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.97])
+def test_truncated_recording(tmp_path: Path, recording: Path, fraction: float) -> None:
+    data = recording.read_bytes()
+    cut = tmp_path / "cut.db3"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(RecordingError, match="truncated"):
+        PlaybackSource(cut).open()
+
+
+@pytest.mark.parametrize("suffix", [".db3", ".bag"])
+def test_text_file_renamed(tmp_path: Path, suffix: str) -> None:
+    p = tmp_path / f"notes{suffix}"
+    p.write_text("this is not a recording\n" * 20)
+    with pytest.raises(RecordingError, match="not a"):
+        PlaybackSource(p).open()
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.db3"
+    p.write_bytes(b"")
+    with pytest.raises(RecordingError, match="empty"):
+        PlaybackSource(p).open()
+
+
+def test_sqlite_file_that_is_not_realsense(tmp_path: Path) -> None:
+    p = tmp_path / "other.db3"
+    con = sqlite3.connect(p)
+    con.execute("CREATE TABLE topics(id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO topics VALUES (1, '/chatter')")
+    con.commit()
+    con.close()
+    with pytest.raises(RecordingError, match="not a RealSense recording"):
+        PlaybackSource(p).open()
+    q = tmp_path / "nosuchtables.db3"
+    con = sqlite3.connect(q)
+    con.execute("CREATE TABLE foo(x)")
+    con.commit()
+    con.close()
+    with pytest.raises(RecordingError, match="damaged|not a RealSense"):
+        PlaybackSource(q).open()
+
+
+def test_rosbag1_header_with_garbage(tmp_path: Path) -> None:
+    p = tmp_path / "broken.bag"
+    p.write_bytes(b"#ROSBAG V2.0\n" + bytes(range(256)) * 8)
+    with pytest.raises(RecordingError, match=re.escape(f"{p}: pyrealsense2 cannot play it: ")):
+        PlaybackSource(p).open()
