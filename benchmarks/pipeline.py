@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -41,21 +40,14 @@ def default_source() -> str:
 
 
 def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predictor) -> dict:
-    from rt_sfamnet.pipeline import Engine, EngineConfig, weights_spotting
+    from rt_sfamnet.pipeline import Engine, EngineConfig
     from rt_sfamnet.sources import make_source
 
     src = make_source(source_spec)
     cfg = EngineConfig(realtime=realtime, frame_skip=args.frame_skip, device=args.device,
                        keep_maps=False, weights=args.weights)
+    # the engine resolves the weights' spotting values itself, as analyze and the GUI do
     engine = Engine(src, cfg, predictor=predictor)
-    values = weights_spotting(predictor)  # the spotting the weights were evaluated with
-    values.pop("frame_skip", None)
-    if values:
-        from rt_sfamnet.config import config_from_mapping
-        from rt_sfamnet.spotting import SpottingConfig
-
-        engine.spotting_config = config_from_mapping(
-            SpottingConfig, {**dataclasses.asdict(engine.spotting_config), **values}, "spotting")
     lat: list[float] = []
     rows = scored = 0
     events: list = []

@@ -78,14 +78,6 @@ class OpenedSource:
     spotting: dict  # the SpottingConfig values changed from the defaults (weights', user's)
 
 
-def weights_spotting(predictor: Any) -> dict:
-    """The spotting values our weights were trained and evaluated with (empty if unknown)."""
-    prov = getattr(getattr(predictor, "meta", None), "provenance", None) or {}
-    train = prov.get("train") if isinstance(prov, dict) else None
-    values = train.get("spotting") if isinstance(train, dict) else None
-    return dict(values) if isinstance(values, dict) else {}
-
-
 def resolve_spec(spec: str, progress: Callable[[str], None] | None = None) -> str:
     """Turn ``"auto"`` / ``"demo"`` into a concrete source spec (may generate the demo)."""
     from rt_sfamnet.commands.gui import camera_available, demo_source
@@ -226,32 +218,29 @@ class EngineSession(QObject):
             if not self._is_current(gen):
                 return
             base = self.engine_config or EngineConfig()
+            features = base.features
+            if request.flow_mode:  # the one setting the window may change besides spotting
+                if dataclasses.is_dataclass(features):
+                    features = dataclasses.replace(features, mode=request.flow_mode)
+                else:
+                    features = {**dict(features or {}), "mode": request.flow_mode}
             config = dataclasses.replace(
                 base,
                 weights=request.weights if request.weights else base.weights,
                 emotions=request.emotions if request.emotions else base.emotions,
                 realtime=request.realtime,
                 speed=float(request.speed),
+                spotting=dict(request.spotting or {}),
+                weights_spotting=bool(request.weights_spotting),
+                features=features,
             )
             source = make_source(spec)
             cached = self._predictors.get((config.weights, config.emotions))
-            engine = Engine(source, config, predictor=cached)
+            engine = Engine(source, config, predictor=cached)  # settings resolved once, here
             self._predictors = {(config.weights, config.emotions): engine.predictor}
-            changed: dict = {}
-            if request.weights_spotting:
-                changed.update(weights_spotting(engine.predictor))
+            changed = dict(engine.settings.spotting_from_weights) if request.weights_spotting else {}
             changed.update(request.spotting or {})
             changed.pop("frame_skip", None)  # the engine's schedule decides
-            if changed:
-                from rt_sfamnet.config import config_from_mapping
-                from rt_sfamnet.spotting import SpottingConfig
-
-                values = {**dataclasses.asdict(engine.spotting_config), **changed}
-                engine.spotting_config = config_from_mapping(SpottingConfig, values, "spotting")
-            if request.flow_mode and request.flow_mode != engine.feature_config.mode:
-                engine.feature_config = dataclasses.replace(
-                    engine.feature_config, mode=request.flow_mode
-                )
             engine.start()
             self._current = engine
             if request.start_frame and getattr(source, "seekable", False):

@@ -1,0 +1,287 @@
+"""The headless run: an :class:`~rt_sfamnet.pipeline.Engine` into an output folder.
+
+``rt-sfamnet analyze`` and :func:`rt_sfamnet.analyze` both call :func:`run_headless`, so the
+command line and the library give the same results from the same inputs. Into ``out`` it
+writes, as results arrive:
+
+- ``frames.csv`` — one row per scheduled sample (:class:`~.writers.FrameCsvWriter`);
+- ``events.csv`` / ``events.json`` — the spotted intervals (:class:`~.writers.EventWriter`);
+- ``summary.json`` — counts, rates, latencies, settings and, with ground truth, the MEGC
+  metrics; rewritten every few seconds while running and finalised when the run ends for
+  any reason (end of the source, ``seconds`` reached, interrupt, error).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rt_sfamnet.errors import ConfigError
+
+__all__ = ["RunOptions", "RunResult", "run_headless", "build_summary", "human_summary"]
+
+SUMMARY_EVERY_S = 5.0
+POLL_S = 0.05
+
+
+@dataclass
+class RunOptions:
+    """Settings of one headless run.
+
+    Attributes:
+        out: the output folder (created if missing).
+        seconds: stop after this many seconds of input (None: until the source ends).
+        gt: ground-truth intervals overriding the source's own (None: the source's).
+        protocol: ``"megc"`` or ``"sfamnet"`` (evaluation with ground truth).
+        progress: show a progress bar on a terminal (file sources).
+        weights: the weights path as the user gave it (for the summary), or None.
+        video: the video name for events without ground truth (None: the source's stem).
+    """
+
+    out: Path
+    seconds: float | None = None
+    gt: list | None = None
+    protocol: str = "megc"
+    progress: bool = True
+    weights: str | None = None
+    video: str | None = None
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+        if self.seconds is not None and not self.seconds > 0:  # also rejects NaN
+            raise ConfigError(f"seconds must be > 0, found {self.seconds}")
+        if self.protocol not in ("megc", "sfamnet"):
+            raise ConfigError(f"protocol must be 'megc' or 'sfamnet', found {self.protocol!r}")
+
+
+@dataclass
+class RunResult:
+    """What a headless run produced: the final summary and the error that ended it, if any."""
+
+    summary: dict[str, Any]
+    error: BaseException | None = None
+    out: Path = field(default_factory=Path)
+
+
+def evaluate_events(gt: list, intervals: list, emotions: int, protocol: str) -> dict[str, Any]:
+    """MEGC (or the release's) spotting and analysis metrics of the run's intervals."""
+    from rt_sfamnet.metrics import evaluate_intervals
+
+    result = evaluate_intervals(gt, intervals, emotions, protocol=protocol)
+    return {"protocol": protocol, "ground_truth_intervals": len(gt), **result}
+
+
+def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
+                  error: BaseException | None, wall_s: float, metrics: dict | None,
+                  weights: str | None) -> dict[str, Any]:
+    """The ``summary.json`` object (see ``docs/realtime.md`` for the fields)."""
+    from rt_sfamnet.pipeline.stats import percentiles_ms
+
+    st = engine.stats()
+    p50, p95 = percentiles_ms(meta["latencies"])
+    counts = {"micro": 0, "macro": 0}
+    for e in events.events:
+        counts[e["type"]] = counts.get(e["type"], 0) + 1
+    counts["total"] = len(events.events)
+    wall = max(wall_s, 1e-9)
+    s = engine.settings
+    out: dict[str, Any] = {
+        "status": status,
+        "error": None if error is None else f"{type(error).__name__}: {error}",
+        "source": st.source,
+        "fps": engine.fps,
+        "frames_in": st.frames_in,
+        "frames_analyzed": st.frames_analyzed,
+        "frames_dropped": st.dropped.get("frames", 0) + st.dropped.get("source", 0),
+        "input_fps": st.frames_in / wall,
+        "analyzed_per_s": st.frames_analyzed / wall,
+        "latency_ms_p50": p50,
+        "latency_ms_p95": p95,
+        "backend": st.backend,
+        "events": counts,
+        "wall_s": wall_s,
+        "realtime": bool(engine.config.realtime or engine.live),
+        "frame_skip": s.frame_skip,
+        "k_sw": s.k_sw,
+        "samples_scheduled": meta["rows"],
+        "samples_no_face": st.samples_no_face,
+        "samples_dropped": st.dropped.get("samples", 0),
+        "frames_skipped": st.frames_skipped,
+        "frames_empty_depth": st.frames_empty_depth,
+        "dropped": st.dropped,
+        "gaps": [list(g) for g in st.gaps],
+        "stage_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in st.stage_ms.items()},
+        "batch_size_mean": st.batch_size_mean,
+        "class_names": list(engine.class_names),
+        "weights": weights,
+        "features": {"mode": s.features.mode, "input_scale": s.features.input_scale,
+                     "input_clip": s.input_clip},
+        "spotting": dataclasses.asdict(s.spotting),
+        "spotting_from_weights": s.spotting_from_weights,
+    }
+    if metrics is not None:
+        out["metrics"] = metrics
+    return out
+
+
+def human_summary(summary: dict[str, Any], out: Path) -> str:
+    """A few lines for a person at the terminal (``--json`` prints the whole summary)."""
+    ev = summary.get("events") or {}
+
+    def ms(key: str) -> str:  # None when no window was scored
+        v = summary.get(key)
+        return "n/a" if v is None else f"{v:.0f} ms"
+
+    lines = [
+        f"analysed {summary.get('frames_analyzed', 0)} windows of {summary.get('frames_in', 0)} "
+        f"frames ({summary.get('input_fps', 0.0):.1f} frames/s in, latency p50 "
+        f"{ms('latency_ms_p50')} / p95 {ms('latency_ms_p95')}, "
+        f"{summary.get('frames_dropped', 0)} frames dropped, backend {summary.get('backend')})",
+        f"spotted {ev.get('micro', 0)} micro- and {ev.get('macro', 0)} macro-expressions",
+    ]
+    metrics = summary.get("metrics") or {}
+    if "micro" in metrics:
+        parts = [f"{k} F1 {metrics[k]['f1']:.2f} ({metrics[k]['tp']} TP / {metrics[k]['fp']} FP / "
+                 f"{metrics[k]['fn']} FN)" for k in ("micro", "macro", "overall")]
+        lines.append(f"against the ground truth ({metrics.get('protocol', 'megc')}): "
+                     + "; ".join(parts))
+    lines.append(f"results: {out}/frames.csv, events.csv, events.json, summary.json")
+    return "\n".join(lines)
+
+
+class _Outputs:
+    """The run's three writers and what the summary needs from the stream."""
+
+    def __init__(self, engine: Any, opts: RunOptions, gt: list | None) -> None:
+        from rt_sfamnet.pipeline.writers import EventWriter, FrameCsvWriter
+
+        out = opts.out
+        if gt:
+            subject, video = gt[0].subject, gt[0].video
+        else:
+            subject = "live"
+            video = opts.video or Path(str(getattr(engine.source, "name", ""))).stem or "stream"
+        self.frames = FrameCsvWriter(out / "frames.csv", engine.class_names)
+        try:
+            self.events = EventWriter(out / "events.csv", out / "events.json", subject, video,
+                                      engine.fps)
+        except BaseException:
+            self.frames.close()
+            raise
+        self.meta: dict[str, Any] = {"latencies": [], "rows": 0}
+        self.seen_in = 0
+
+    def consume(self, update: Any, bar: Any) -> None:
+        self.frames.add_results(update.results)
+        self.frames.add_curves(update.curves)
+        self.frames.flush()
+        self.events.add(update.intervals)
+        self.meta["rows"] += len(update.results)
+        self.meta["latencies"].extend(r.latency_ms for r in update.results if r.score is not None)
+        if bar is not None:
+            bar.update(update.stats.frames_in - self.seen_in)
+        self.seen_in = update.stats.frames_in
+
+    def close(self) -> None:
+        try:
+            self.frames.close()
+        finally:
+            self.events.close()
+
+
+def _open_outputs(engine: Any, opts: RunOptions, gt: list | None) -> _Outputs:
+    """The writers, or a ConfigError naming the folder; the engine is stopped on failure."""
+    try:
+        opts.out.mkdir(parents=True, exist_ok=True)
+        return _Outputs(engine, opts, gt)
+    except BaseException as exc:
+        engine.stop()
+        if isinstance(exc, OSError):
+            raise ConfigError(f"--out {opts.out}: cannot write the results ({exc})") from None
+        raise
+
+
+def _progress_bar(engine: Any, opts: RunOptions) -> Any:
+    if not opts.progress or engine.live:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=engine.source.frame_count, unit="frame", desc="analyze", file=sys.stderr,
+                leave=False, disable=None)
+
+
+def _loop(engine: Any, outputs: _Outputs, opts: RunOptions, bar: Any, t_start: float
+          ) -> tuple[str, BaseException | None]:
+    """Poll the engine until the source ends, ``seconds`` is reached or an error."""
+    from rt_sfamnet.pipeline.writers import write_json_atomic
+
+    last_summary = time.perf_counter()
+    while True:
+        update = engine.poll()
+        outputs.consume(update, bar)
+        if update.error is not None:
+            return "error", update.error
+        if update.finished:
+            return "complete", None
+        if opts.seconds is not None and update.stats.frames_in >= opts.seconds * engine.fps:
+            return "complete", None
+        now = time.perf_counter()
+        if now - last_summary > SUMMARY_EVERY_S:
+            write_json_atomic(opts.out / "summary.json", build_summary(
+                engine, outputs.meta, outputs.events, "running", None, now - t_start, None,
+                opts.weights))
+            last_summary = now
+        time.sleep(POLL_S)
+
+
+def run_headless(engine: Any, opts: RunOptions) -> RunResult:
+    """Start ``engine`` (not yet started), write its results into ``opts.out`` and stop it.
+
+    Ctrl-C (KeyboardInterrupt) ends the run like the end of the source: what was read is
+    analysed, the files are finalised with ``"status": "interrupted"``, then the interrupt
+    propagates. Errors of the source or a worker end the run with ``"status": "error"`` and
+    are returned in :attr:`RunResult.error`.
+
+    Returns:
+        A :class:`RunResult` with the final summary (also in ``summary.json``).
+    """
+    from rt_sfamnet.pipeline.writers import write_json_atomic
+
+    engine.start()
+    try:
+        gt = opts.gt if opts.gt is not None else engine.ground_truth
+    except BaseException:
+        engine.stop()
+        raise
+    outputs = _open_outputs(engine, opts, gt)
+    status, error = "interrupted", None
+    t_start = time.perf_counter()
+    bar = _progress_bar(engine, opts)
+    try:
+        status, error = _loop(engine, outputs, opts, bar, t_start)
+    finally:
+        wall = time.perf_counter() - t_start
+        try:
+            engine.stop()
+            outputs.consume(engine.poll(), bar)  # results published while stopping
+            if error is None and engine.error is not None:
+                error, status = engine.error, "error"
+        finally:
+            if bar is not None:
+                bar.close()
+            outputs.close()
+            metrics = None
+            if gt:
+                try:
+                    metrics = evaluate_events(gt, outputs.events.intervals(),
+                                              len(engine.class_names) - 1, opts.protocol)
+                except Exception as exc:  # noqa: BLE001 - metrics must not lose the summary
+                    metrics = {"error": f"{type(exc).__name__}: {exc}"}
+            summary = build_summary(engine, outputs.meta, outputs.events, status, error, wall,
+                                    metrics, opts.weights)
+            write_json_atomic(opts.out / "summary.json", summary)
+    return RunResult(summary, error, opts.out)

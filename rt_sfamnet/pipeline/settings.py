@@ -1,0 +1,147 @@
+"""One resolution of an analysis' settings: weights + user choices -> what every stage uses.
+
+Every entry point (``rt-sfamnet analyze``, the GUI, the benchmarks, :func:`rt_sfamnet.analyze`,
+a notebook that builds an :class:`~rt_sfamnet.pipeline.Engine` by hand) goes through
+:func:`resolve_settings`, so the same inputs give the same behaviour everywhere. The order of
+precedence, lowest first:
+
+1. the defaults of :class:`~rt_sfamnet.features.FeatureConfig` and
+   :class:`~rt_sfamnet.spotting.SpottingConfig` (the release's values);
+2. what the weights record: ``flow_mode``, ``input_scale``, ``frame_skip`` and, for weights
+   written by ``rt-sfamnet train``, the spotting values they were evaluated with
+   (``provenance["train"]["spotting"]``) and the input clamp (``provenance["input_clip"]``);
+3. the user's overrides in :class:`~rt_sfamnet.pipeline.EngineConfig` (``frame_skip``,
+   ``k_sw``, ``features``, ``spotting``, ``input_clip``; ``weights_spotting=False`` skips the
+   weights' spotting values, ``--release-spotting`` on the command line).
+
+The result, :class:`Settings`, is frozen: nothing changes it after the engine has started.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rt_sfamnet.config import config_from_mapping
+from rt_sfamnet.errors import ConfigError
+from rt_sfamnet.features import FeatureConfig
+from rt_sfamnet.spotting import SpottingConfig
+
+__all__ = ["Settings", "resolve_settings", "weights_spotting", "k_sw_for_fps"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one analysis.
+
+    Attributes:
+        backend: ``"cpu"`` or ``"cuda"`` (flow and network).
+        fps: frames per second of the source.
+        frame_skip: a sample every ``frame_skip`` frames.
+        k_sw: frames between the two frames of a pair (``round(0.2 * fps)`` by default).
+        features: the feature stage's configuration (mode, input scale, crop, solvers).
+        spotting: the streaming spotter's configuration (``frame_skip`` and ``fps`` set).
+        input_clip: clamp of the maps before the network (None: no clamp).
+        spotting_from_weights: the spotting values read from the weights (for reports).
+    """
+
+    backend: str
+    fps: float
+    frame_skip: int
+    k_sw: int
+    features: FeatureConfig
+    spotting: SpottingConfig
+    input_clip: float | None
+    spotting_from_weights: dict[str, Any] = field(default_factory=dict)
+
+
+def weights_spotting(meta: Any) -> dict[str, Any]:
+    """The spotting values a network was evaluated with, or ``{}`` when its weights do not say.
+
+    Args:
+        meta: a :class:`~rt_sfamnet.weights.WeightsMeta` (or anything with ``provenance``),
+            or None.
+    """
+    prov = getattr(meta, "provenance", None) or {}
+    train = prov.get("train") if isinstance(prov, dict) else None
+    values = train.get("spotting") if isinstance(train, dict) else None
+    return dict(values) if isinstance(values, dict) else {}
+
+
+def k_sw_for_fps(fps: float) -> int:
+    """The flow window in frames: ``round(0.2 * fps)`` (6 at 30 FPS), at least 1."""
+    return max(1, int(round(0.2 * float(fps))))
+
+
+def _features(config: Any, meta: Any, backend: str) -> FeatureConfig:
+    given = config.features
+    if isinstance(given, FeatureConfig):  # complete and explicit: used as it is
+        return given
+    values: dict[str, Any] = {}
+    if meta is not None:
+        values["mode"] = getattr(meta, "flow_mode", "hybrid")
+        values["input_scale"] = float(getattr(meta, "input_scale", 1.0))
+    values["backend"] = "cupy" if backend == "cuda" else "numpy"
+    values.update(dict(given or {}))
+    return config_from_mapping(FeatureConfig, values, "features")
+
+
+def _spotting(config: Any, meta: Any, frame_skip: int, fps: float) -> tuple[SpottingConfig, dict]:
+    given = config.spotting
+    from_weights = weights_spotting(meta)
+    if isinstance(given, SpottingConfig):  # complete and explicit: used as it is
+        values = dataclasses.asdict(given)
+    else:
+        values = dict(from_weights) if config.weights_spotting else {}
+        values.update(dict(given or {}))
+    values.pop("frame_skip", None)  # the engine's schedule decides
+    values.pop("fps", None)
+    values.update(frame_skip=frame_skip, fps=float(fps))
+    return config_from_mapping(SpottingConfig, values, "spotting"), from_weights
+
+
+def resolve_settings(config: Any, meta: Any, backend: str, fps: float | None) -> Settings:
+    """Resolve an :class:`~rt_sfamnet.pipeline.EngineConfig` against the weights' metadata.
+
+    Args:
+        config: the user's :class:`~rt_sfamnet.pipeline.EngineConfig`.
+        meta: the predictor's :class:`~rt_sfamnet.weights.WeightsMeta`, or None.
+        backend: ``"cpu"`` or ``"cuda"`` (already resolved from ``config.device``).
+        fps: the source's frame rate (None or 0: 30).
+
+    Returns:
+        A frozen :class:`Settings`.
+
+    Raises:
+        ConfigError: an override that does not fit its stage's configuration.
+    """
+    if backend not in ("cpu", "cuda"):
+        raise ConfigError(f"backend must be 'cpu' or 'cuda', found {backend!r}")
+    fps = float(fps or 30.0)
+    if config.frame_skip is not None:
+        frame_skip = int(config.frame_skip)
+    elif backend == "cuda":
+        frame_skip = 1  # the GPU keeps up with a sample per frame
+    else:
+        frame_skip = int(getattr(meta, "frame_skip", 2) or 2)
+    k_sw = int(config.k_sw) if config.k_sw is not None else k_sw_for_fps(fps)
+    features = _features(config, meta, backend)
+    spotting, from_weights = _spotting(config, meta, frame_skip, fps)
+    # weights trained on clamped maps record the clamp; inference applies the same one
+    if config.input_clip is None:
+        prov = getattr(meta, "provenance", None) or {}
+        clip = prov.get("input_clip") if isinstance(prov, Mapping) else None
+    else:
+        clip = config.input_clip
+    return Settings(
+        backend=backend,
+        fps=fps,
+        frame_skip=frame_skip,
+        k_sw=k_sw,
+        features=features,
+        spotting=spotting,
+        input_clip=float(clip) if clip else None,
+        spotting_from_weights=from_weights,
+    )

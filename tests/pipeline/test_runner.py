@@ -1,0 +1,39 @@
+"""The headless runner and the one resolution of settings, end to end on the test clip."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rt_sfamnet.cli import main
+from tests.pipeline.helpers import run_engine
+
+
+def _events(intervals):
+    return sorted((iv.type, iv.onset, iv.apex, iv.offset, iv.emotion) for iv in intervals)
+
+
+@pytest.mark.slow
+def test_an_engine_with_default_arguments_finds_what_analyze_finds(tmp_path, clip_path):
+    """A notebook user's Engine (default arguments, default weights) applies the spotting
+    values stored in the weights exactly as the CLI does: same events on the clip."""
+    from rt_sfamnet.pipeline import Engine
+    from rt_sfamnet.sources import make_source
+
+    engine = Engine(make_source(str(clip_path)))
+    assert engine.settings.spotting_from_weights  # the shipped weights carry spotting values
+    for key, value in engine.settings.spotting_from_weights.items():
+        if key != "frame_skip":
+            assert getattr(engine.spotting_config, key) == value, key
+    _, intervals, _, last = run_engine(engine, timeout=300)
+    assert last.error is None
+
+    out = tmp_path / "cli"
+    assert main(["analyze", str(clip_path), "--out", str(out), "--no-progress", "--json"]) == 0
+    cli = json.loads((out / "events.json").read_text())
+    cli_events = sorted((e["type"], e["onset"], e["apex"], e["offset"], e["emotion"]) for e in cli)
+    assert len(cli_events) >= 1
+    assert _events(intervals) == cli_events
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["spotting_from_weights"] == engine.settings.spotting_from_weights
