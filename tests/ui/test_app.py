@@ -152,7 +152,7 @@ def test_settings_and_recent_files_persist(qtbot, tmp_path):
     w1.maps.levelsChanged.emit(0.75, 4.0)
     w1.settings.add_recent_file(rec)
     w1.set_flow_mode("scene")  # no source open: only remembered
-    w1.set_plot_window(60.0)
+    w1.view.set_plot_window(60.0)
     w1.close()
 
     w2 = MainWindow(AppSettings(path))

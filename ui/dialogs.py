@@ -1,0 +1,113 @@
+"""The window's modal questions: files to open or write, weights, a camera recording.
+
+Each function asks and returns the answer (None when the user cancels); none of them changes
+the window.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+RECORDING_FILTER = "RealSense recordings (*.db3 *.bag);;All files (*)"
+WEIGHTS_FILTER = "Weights (*.safetensors *.pkl);;All files (*)"
+OFFICIAL_CLASSES = ("4 (negative, positive, surprise, others)",
+                    "7 (disgust, surprise, others, fear, anger, sad, happy)")
+
+
+class RecordDialog(QDialog):
+    """Ask for a .db3 file and a duration for a camera recording."""
+
+    def __init__(self, parent: QWidget, start_dir: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Record the camera")
+        form = QFormLayout(self)
+        self.path = QLineEdit(str(Path(start_dir or ".") / "recording.db3"))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form.addRow("File (.db3)", row)
+        self.seconds = QDoubleSpinBox()
+        self.seconds.setRange(1.0, 3600.0)
+        self.seconds.setValue(30.0)
+        self.seconds.setSuffix(" s")
+        form.addRow("Length", self.seconds)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.path.text(),
+                                              "rosbag2 recording (*.db3)")
+        if path:
+            if not path.lower().endswith(".db3"):
+                path += ".db3"
+            self.path.setText(path)
+
+
+def ask_recording_settings(parent: QWidget, start_dir: str) -> tuple[str, float] | None:
+    """(.db3 path, seconds) of a camera recording to make."""
+    dlg = RecordDialog(parent, start_dir)
+    if dlg.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dlg.path.text(), float(dlg.seconds.value())
+
+
+def ask_recording(parent: QWidget, start_dir: str) -> str | None:
+    """A recording (.db3/.bag) to open."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open recording", start_dir, RECORDING_FILTER)
+    return path or None
+
+
+def ask_folder(parent: QWidget, start_dir: str) -> str | None:
+    """A frame folder (CAS(ME)^3 layout) to open."""
+    return QFileDialog.getExistingDirectory(parent, "Open frame folder", start_dir) or None
+
+
+def ask_weights(parent: QWidget, start_dir: str) -> tuple[str, int | None] | None:
+    """(weights file, emotion classes) to use; the classes (4 or 7) are asked for an
+    official ``.pkl`` checkpoint only (ours carry them; None)."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Choose weights", start_dir, WEIGHTS_FILTER)
+    if not path:
+        return None
+    if not path.lower().endswith(".pkl"):
+        return path, None
+    guess = 1 if "7emo" in path.lower() else 0  # official checkpoints do not say their classes
+    item, ok = QInputDialog.getItem(parent, "Official checkpoint",
+                                    "Emotion classes of this checkpoint:",
+                                    list(OFFICIAL_CLASSES), guess, False)
+    if not ok:
+        return None
+    return path, int(item.split()[0])
+
+
+def ask_export_path(parent: QWidget, start: str) -> tuple[str, str] | None:
+    """(file name, ``"csv"`` or ``"json"``) to export to."""
+    path, chosen = QFileDialog.getSaveFileName(
+        parent, "Export events and per-frame scores", start, "CSV (*.csv);;JSON (*.json)",
+    )
+    if not path:
+        return None
+    fmt = "json" if path.lower().endswith(".json") or "json" in chosen.lower() else "csv"
+    return path, fmt
+
+
+__all__ = ["RECORDING_FILTER", "RecordDialog", "WEIGHTS_FILTER", "ask_export_path",
+           "ask_folder", "ask_recording", "ask_recording_settings", "ask_weights"]
