@@ -455,11 +455,11 @@ class Video:
         """Frame ``i`` (0-based) as an :class:`RGBDFrame` (colour RGB, depth uint16 mm)."""
         import cv2
 
+        from rt_sfamnet.images import read_jpeg
+
         n = self.numbers[i]
         cpath = self.color_dir / f"{n}.jpg"
-        bgr = cv2.imread(str(cpath), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise DatasetError(f"{cpath}: cannot be read as a JPEG image")
+        bgr = read_jpeg(cpath, DatasetError)
         color = np.ascontiguousarray(bgr[:, :, ::-1])
         depth = None
         if self.depth_dir is not None:
@@ -690,6 +690,13 @@ def load_dataset(root: str | Path, annotations: str | Path | None = None,
     videos = discover_videos(root)
     ann_dir = Path(annotations) if annotations is not None else find_annotations_under(root)
     ann = read_annotations(ann_dir)
+    if name == "synthetic":  # the simulator writes a MaE's prototype emotion as its objective class
+        from rt_sfamnet.sim.aus import OBJECTIVE_CLASS
+
+        proto = {cls: emo for emo, cls in OBJECTIVE_CLASS.items()}
+        for iv in ann.intervals:
+            if iv.type == "macro" and iv.extra.get("objective_class") in proto:
+                iv.extra["prototype"] = proto[iv.extra["objective_class"]]
     by_video: dict[tuple[str, str], list[Interval]] = {}
     for iv in ann.intervals:
         by_video.setdefault((iv.subject, iv.video), []).append(iv)

@@ -7,6 +7,13 @@ Sample ``i`` of a video is the flow between frames ``frame_skip*i`` and
 (``frame // frame_skip``), samples ``(onset+apex)//2 .. apex`` (inclusive) become
 ``(s=1, emotion)``. Macro-expressions are not labelled positive. Ground-truth recognition
 samples: one per micro-expression, the flow between its onset and apex frames.
+
+Beyond the release (``mae="rise"``, :data:`MAE_LABELS`): macro-expressions are labelled
+positive too, every sample of their rise ``onset .. apex`` (sample units), with the MaE's
+emotion when the ground truth has one (:func:`rt_sfamnet.metrics.macro_emotion_of`: the
+simulator's ``prototype``), else ``neutral`` (CE weight 0: spotting only). A MaE's rise lasts
+0.4-2.8 s in CAS(ME)^3 (median 0.73 s), so this marks far more samples than the ME rule's
+``(onset+apex)//2 .. apex``; the micro and macro post-processing tell the two apart by length.
 """
 
 from __future__ import annotations
@@ -36,8 +43,12 @@ def sample_frames(n_frames: int, frame_skip: int = 2, k_sw: int = 6) -> np.ndarr
     return np.arange(0, max(int(n_frames) - k_sw, 0), frame_skip, dtype=np.int64)
 
 
-def pseudo_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int = 2
-                  ) -> tuple[np.ndarray, list[str]]:
+#: MaE pseudo-label modes: ``"none"`` (the release: ME only), ``"rise"`` (MaE rise positive).
+MAE_LABELS = ("none", "rise")
+
+
+def pseudo_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int = 2,
+                  mae: str = "none") -> tuple[np.ndarray, list[str]]:
     """Spotting targets and emotion names of a video's samples (release rule, §3).
 
     Args:
@@ -46,13 +57,28 @@ def pseudo_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int
             A micro-expression without an emotion is positive with class ``neutral`` (its CE
             weight is 0, so it trains spotting only).
         frame_skip: frames between samples.
+        mae: ``"none"`` (release) or ``"rise"``: macro-expressions' samples ``onset .. apex``
+            positive too (see the module docstring).
 
     Returns:
         ``spot`` ``(n_samples,)`` float32 in {0, 1}, and a list of ``n_samples`` emotion
-        names (``"neutral"`` for negatives). Later intervals overwrite earlier ones.
+        names (``"neutral"`` for negatives). Later intervals overwrite earlier ones, and
+        micro-expressions overwrite macro-expressions.
     """
+    if mae not in MAE_LABELS:
+        raise ValueError(f"mae must be one of {MAE_LABELS}, found {mae!r}")
     spot = np.zeros(int(n_samples), np.float32)
     names = [NEUTRAL] * int(n_samples)
+    intervals = list(intervals)
+    if mae == "rise":
+        from rt_sfamnet.metrics import macro_emotion_of
+
+        for iv in intervals:
+            if iv.type == "macro":
+                apex = iv.onset if iv.apex is None else iv.apex
+                lo, hi = max(iv.onset // frame_skip, 0), min(apex // frame_skip, n_samples - 1)
+                spot[lo : hi + 1] = 1.0
+                names[lo : hi + 1] = [macro_emotion_of(iv) or NEUTRAL] * max(hi + 1 - lo, 0)
     for iv in intervals:
         if iv.type != "micro":
             continue

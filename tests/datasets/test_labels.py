@@ -70,3 +70,25 @@ def test_class_indices():
     assert class_indices(["happy", "Others", "neutral", "fear"], 4).tolist() == [1, 3, 4, 0]
     assert class_indices(["happy", "others", "neutral", "disgust"], 7).tolist() == [6, 2, 7, 0]
     assert neutral_index(4) == 4 and neutral_index(7) == 7
+
+
+def test_mae_rise_labels():
+    mae = Interval("spNO.1", "a", 20, 31, 80, "macro", "", {"prototype": "happy"})
+    # onset 20 -> sample 10, apex 31 -> sample 15: samples 10..15 positive with the prototype
+    spot, names = pseudo_labels(50, [mae], 2, mae="rise")
+    assert np.flatnonzero(spot).tolist() == [10, 11, 12, 13, 14, 15]
+    assert names[10:16] == ["happy"] * 6 and names[9] == "neutral" and names[16] == "neutral"
+    # the release mode ignores it (default), and an MaE without emotion is positive neutral
+    assert pseudo_labels(50, [mae], 2)[0].sum() == 0
+    plain = Interval("spNO.1", "a", 20, 31, 80, "macro", "")
+    spot, names = pseudo_labels(50, [plain], 2, mae="rise")
+    assert spot.sum() == 6 and set(names) == {"neutral"}
+    # a micro-expression inside the rise wins its samples (micro applied last); clipping
+    spot, names = pseudo_labels(14, [iv(22, 26, 30, emo="sad"), mae], 2, mae="rise")
+    assert np.flatnonzero(spot).tolist() == [10, 11, 12, 13]
+    # micro onset 22 -> 11, apex 26 -> 13: samples 12..13 sad; MaE 10..15 clipped to 10..13
+    assert names[10:14] == ["happy", "happy", "sad", "sad"]
+    import pytest
+
+    with pytest.raises(ValueError, match="mae must be"):
+        pseudo_labels(5, [], 2, mae="all")

@@ -71,3 +71,35 @@ def test_simulated_dataset_extract_and_resume(simulated, tmp_path, capsys):
     # other settings on the same cache are refused with a clear message
     assert main(args[:-1] + ["--frame-skip", "1", "--no-progress"]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+
+def test_simulated_macro_expressions_carry_their_prototype(tmp_path):
+    from rt_sfamnet.datasets.casme3 import load_dataset
+    from rt_sfamnet.sim.dataset import (
+        EXPRESSION_COLUMNS,
+        EXPRESSIONS_FILE,
+        ME_COLUMNS,
+        ME_LABELS_FILE,
+        casme3_rows,
+        write_xlsx,
+    )
+    from rt_sfamnet.sim.script import Script, make_expression
+
+    rng = np.random.default_rng(0)
+    script = Script(300, 30.0, [make_expression(rng, "macro", "fear", 10, 30.0),
+                                make_expression(rng, "micro", "happy", 200, 30.0)])
+    expr, me, _ = casme3_rows(script, "spNO.1", "a")
+    ann = tmp_path / "annotations"
+    ann.mkdir()
+    (tmp_path / "spNO.1" / "a" / "color").mkdir(parents=True)
+    (tmp_path / "spNO.1" / "a" / "color" / "1.jpg").write_bytes(b"")  # only listed, not read
+    write_xlsx(ann / EXPRESSIONS_FILE, [("AU+Emotion", EXPRESSION_COLUMNS, expr)])
+    write_xlsx(ann / ME_LABELS_FILE, [("label", ME_COLUMNS, me)])
+    ivs = {iv.type: iv for iv in load_dataset(tmp_path, name="synthetic").annotations.intervals}
+    # objective class VI <-> fear, the animated prototype; the MEGC emotion stays empty
+    assert ivs["macro"].emotion == "" and ivs["macro"].extra["prototype"] == "fear"
+    assert ivs["micro"].emotion == "happy" and "prototype" not in ivs["micro"].extra
+    # read as real CAS(ME)^3, no emotion is invented for the MaE
+    real = load_dataset(tmp_path, name="casme3").annotations.intervals
+    assert all("prototype" not in iv.extra for iv in real)
