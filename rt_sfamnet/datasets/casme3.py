@@ -455,11 +455,11 @@ class Video:
         """Frame ``i`` (0-based) as an :class:`RGBDFrame` (colour RGB, depth uint16 mm)."""
         import cv2
 
-        from rt_sfamnet.images import read_jpeg
-
         n = self.numbers[i]
         cpath = self.color_dir / f"{n}.jpg"
-        bgr = read_jpeg(cpath, DatasetError)
+        bgr = cv2.imread(str(cpath), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise DatasetError(f"{cpath}: cannot be read as a JPEG image")
         color = np.ascontiguousarray(bgr[:, :, ::-1])
         depth = None
         if self.depth_dir is not None:
