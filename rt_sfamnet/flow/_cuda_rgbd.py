@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .pyramid import blur_kernel, pyramid_sigma
+
 _SOURCE = r"""
 #define HALF 0.5f
 // A 64-bit index type of our own: NVRTC and the CPU emulation agree on it without headers.
@@ -609,14 +611,13 @@ def rgbd_flow_batch_cuda(I0s: Any, Z0s: Any, I1s: Any, Z1s: Any, fx: Any, fy: An
 
     Args:
         I0s, I1s: N×H×W or N×H×W×3 images (uint8 or float in [0, 1]); Z0s, Z1s: N×H×W uint16
-            mm; fx, fy, cx, cy: scalars or N values; p: an ``RGBDParams``.
+            mm; fx, fy, cx, cy: scalars or N values; p: an ``RGBDParams`` (its
+            ``level_sizes`` gives the pyramid).
 
     Returns:
         CuPy N×H×W×3 float32 ``(u, v, w)`` (px, px, mm).
     """
     import cupy as cp  # noqa: PLC0415
-
-    from rt_sfamnet.flow.rgbd import blur_kernel, pyramid_sigma, pyramid_sizes  # noqa: PLC0415
 
     mod = _module()
     a0 = _prepare_images(I0s, "I0s", p.color)
@@ -647,7 +648,7 @@ def rgbd_flow_batch_cuda(I0s: Any, Z0s: Any, I1s: Any, Z1s: Any, fx: Any, fy: An
     z0, m0 = _fill_depth(z0u, p.fill_iterations, p.default_depth_mm)
     z1, m1 = _fill_depth(z1u, p.fill_iterations, p.default_depth_mm)
 
-    sizes = pyramid_sizes(h, w, p)
+    sizes = p.level_sizes(h, w)
     kern = blur_kernel(pyramid_sigma(p.pyramid_ratio))
     # all per-level input planes of a pair stacked: i0 (C), i1 (C), z0, z1, m0, m1
     planes = cp.concatenate([a0, a1, z0[:, None], z1[:, None], m0[:, None], m1[:, None]], axis=1)

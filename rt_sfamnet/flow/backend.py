@@ -14,11 +14,11 @@ Selection (:func:`get_backend`):
 - ``"cupy"`` / ``"cuda"`` / ``"cuda:<n>"``: CuPy on device ``n`` (0 by default); a
   :class:`~rt_sfamnet.errors.ConfigError` when CuPy or a GPU is missing.
 
-The helpers below (:func:`resize_bilinear`, :func:`pyramid_sizes`, :func:`warp_bilinear`,
-:func:`centered_gradient`, :func:`median_filter`) take and return arrays of either module and
-work on the last two axes, so they apply to one image (H x W) or a stack (... x H x W). They are
-plain vectorised array code (reference implementations and glue); the solvers' inner loops use
-their own fused kernels.
+The helpers below (:func:`resize_bilinear`, :func:`warp_bilinear`, :func:`centered_gradient`,
+:func:`median_filter`) take and return arrays of either module and work on the last two axes,
+so they apply to one image (H x W) or a stack (... x H x W). They are plain vectorised array
+code (reference implementations and glue); the solvers' inner loops use their own fused
+kernels. Pyramid level sizes are :func:`rt_sfamnet.flow.pyramid.pyramid_sizes`.
 """
 
 from __future__ import annotations
@@ -180,32 +180,6 @@ def to_numpy(a: Any) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # Shared helpers (vectorised; NumPy or CuPy arrays; operate on the last two axes)
 # ----------------------------------------------------------------------------------------
-
-
-def pyramid_sizes(
-    height: int, width: int, nscales: int, scale_step: float, min_size: int = 16
-) -> list[tuple[int, int]]:
-    """Image sizes of a coarse-to-fine pyramid, finest first.
-
-    Level ``s`` is level ``s - 1`` scaled by ``scale_step`` and rounded to the nearest pixel
-    (OpenCV's ``resize`` convention). Levels stop before one whose height or width would drop
-    below ``min_size`` (OpenCV's TV-L1 uses 16); the finest level is always kept.
-
-    Returns:
-        ``[(h0, w0), (h1, w1), ...]`` with ``(h0, w0) == (height, width)``.
-    """
-    if height < 1 or width < 1:
-        raise ValueError(f"pyramid_sizes: expected a positive size, found {height}x{width}")
-    if not 0.0 < scale_step < 1.0:
-        raise ValueError(f"pyramid_sizes: expected 0 < scale_step < 1, found {scale_step}")
-    sizes = [(int(height), int(width))]
-    for _ in range(1, max(int(nscales), 1)):
-        h, w = sizes[-1]
-        nh, nw = int(np.rint(h * scale_step)), int(np.rint(w * scale_step))
-        if nh < min_size or nw < min_size:
-            break
-        sizes.append((nh, nw))
-    return sizes
 
 
 def _linear_taps(xp: ModuleType, n_in: int, n_out: int):

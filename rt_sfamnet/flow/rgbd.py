@@ -37,13 +37,17 @@ red-black sweeps of point-block SOR (the 3×3 system of (u, v, w) at each pixel 
 exactly, then over-relaxed by ``omega``). The flow is bilinearly upsampled between levels
 (``u, v`` scaled by the size ratio, ``w`` kept in mm).
 
-Backends: ``"numpy"`` runs Numba kernels (:mod:`._numba_rgbd`); ``"cupy"`` runs the same
-arithmetic as CUDA kernels (:mod:`._cuda_rgbd`), batching pairs in one launch.
+Backends: ``"numpy"`` runs Numba kernels (:mod:`._numba_rgbd`), one thread per pair of a
+batch; ``"cupy"`` runs the same arithmetic as CUDA kernels (:mod:`._cuda_rgbd`), batching pairs
+in one launch. :func:`rgbd_flow` and :func:`rgbd_flow_batch` share one dispatch (as
+:func:`rt_sfamnet.flow.tvl1.tvl1`): inputs are checked once on either side, moved to the
+backend's side when needed, solved as a batch, and returned on the side they came from.
 """
 
 from __future__ import annotations
 
-import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -51,6 +55,10 @@ import numpy as np
 
 from rt_sfamnet.config import config_from_mapping
 from rt_sfamnet.errors import ConfigError
+
+from .backend import get_array_module, get_backend, to_numpy
+from .checks import check_dtype, check_same_shape, check_shape
+from .pyramid import blur_kernel, level_intrinsics, pyramid_sigma, pyramid_sizes
 
 __all__ = [
     "RGBDParams",
@@ -139,6 +147,13 @@ class RGBDParams:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, found {getattr(self, name)}")
 
+    def level_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Pyramid level sizes ``(H, W)``, finest first: ratio ``pyramid_ratio``, coarser
+        levels at least ``max(min_size, 4)`` px, at most ``max_levels`` levels (0: no cap)
+        (:func:`~rt_sfamnet.flow.pyramid.pyramid_sizes`)."""
+        return pyramid_sizes(height, width, self.pyramid_ratio, max(self.min_size, 4),
+                             self.max_levels or None)
+
 
 #: Named parameter sets. ``full``: the accurate default. ``live``: tuned for 128×128 face
 #: crops with sub-pixel to few-pixel motions under the real-time budget: grey channel, four
@@ -174,90 +189,57 @@ def rgbd_params(preset: str | RGBDParams | None = "full", **overrides: Any) -> R
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_image(img: Any, name: str, xp=np):
-    """(C, H, W) float32 in [0, 1] from H×W or H×W×3 uint8 (or float in [0, 1])."""
-    a = xp.asarray(img)
-    if a.ndim == 2:
-        a = a[None]
-    elif a.ndim == 3 and a.shape[2] == 3:
-        a = xp.moveaxis(a, 2, 0)
+def _check_inputs(I0: Any, Z0: Any, I1: Any, Z1: Any, batched: bool) -> int:
+    """Check the shapes and dtypes of the four inputs (NumPy or CuPy); returns N (1 unbatched)."""
+    where = "rgbd_flow_batch" if batched else "rgbd_flow"
+    lead = "N " if batched else ""
+    image, depth = f"{lead}H W | {lead}H W 3", f"{lead}H W"
+    what_i = "grey or RGB images" if batched else "a grey or RGB image"
+    what_z = "depth maps (uint16 mm)" if batched else "a depth map (uint16 mm)"
+    dims = check_shape(I0, image, "I0", where, what=what_i)
+    check_shape(I1, image, "I1", where, what=what_i)
+    for name, z in (("Z0", Z0), ("Z1", Z1)):
+        check_shape(z, depth, name, where, what=what_z)
+    if batched:
+        ns = {name: a.shape[0] for name, a in (("I0s", I0), ("Z0s", Z0), ("I1s", I1), ("Z1s", Z1))}
+        if len(set(ns.values())) != 1:
+            raise ValueError(f"{where}: batch sizes differ: "
+                             + ", ".join(f"{k} {v}" for k, v in ns.items()))
+        if dims["N"] == 0:
+            raise ValueError(f"{where}: expected at least one pair, found 0")
+    check_same_shape(I0, I1, ("I0", "I1"), where)
+    for name, z in (("Z0", Z0), ("Z1", Z1)):
+        check_shape(z, depth, name, where, dims=dims, what=what_z)
+    if min(dims["H"], dims["W"]) < 4:
+        raise ValueError(f"{where}: needs images of at least 4 x 4 pixels, found "
+                         f"{dims['H']} x {dims['W']}")
+    for name, a in (("I0", I0), ("I1", I1)):
+        check_dtype(a, ("uint8", "f"), name, where, "uint8 (or float in [0, 1])")
+    for name, z in (("Z0", Z0), ("Z1", Z1)):
+        check_dtype(z, ("uint16", "u", "i", "f"), name, where, "uint16 millimetres")
+    return dims.get("N", 1)
+
+
+def _as_image(img: np.ndarray) -> np.ndarray:
+    """(C, H, W) float32 in [0, 1] from a checked H×W or H×W×3 uint8 (or float) image."""
+    a = img[None] if img.ndim == 2 else np.moveaxis(img, 2, 0)
+    if a.dtype == np.uint8:
+        out = a.astype(np.float32) * np.float32(1.0 / 255.0)
     else:
-        raise ValueError(f"{name}: expected an H×W grey or H×W×3 RGB image, found shape {a.shape}")
-    if a.dtype == xp.uint8:
-        out = a.astype(xp.float32) * np.float32(1.0 / 255.0)
-    elif a.dtype.kind == "f":
-        out = xp.nan_to_num(a.astype(xp.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    else:
-        raise ValueError(f"{name}: expected uint8 (or float in [0, 1]), found dtype {a.dtype}")
-    return xp.ascontiguousarray(out)
+        out = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    return np.ascontiguousarray(out)
 
 
-def _as_depth(z: Any, name: str, xp=np):
-    """H×W uint16 mm (0 = missing) from uint16 or another numeric type (≤0 / NaN = missing)."""
-    a = xp.asarray(z)
-    if a.ndim != 2:
-        raise ValueError(f"{name}: expected an H×W depth map (uint16 mm), found shape {a.shape}")
-    if a.dtype == xp.uint16:
-        return xp.ascontiguousarray(a)
-    if a.dtype.kind not in "uif":
-        raise ValueError(f"{name}: expected uint16 millimetres, found dtype {a.dtype}")
-    f = xp.nan_to_num(a.astype(xp.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    return xp.ascontiguousarray(xp.clip(xp.rint(f), 0, 65535).astype(xp.uint16))
+def _as_depth(z: np.ndarray) -> np.ndarray:
+    """H×W uint16 mm (0 = missing) from a checked uint16 or numeric map (≤0 / NaN = missing)."""
+    if z.dtype == np.uint16:
+        return np.ascontiguousarray(z)
+    f = np.nan_to_num(z.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    return np.ascontiguousarray(np.clip(np.rint(f), 0, 65535).astype(np.uint16))
 
 
-def _grey(i: np.ndarray, xp=np):
-    return xp.ascontiguousarray(i.mean(axis=0, keepdims=True, dtype=xp.float32))
-
-
-def _check_pair(I0, Z0, I1, Z1, xp=np):
-    a0 = _as_image(I0, "I0", xp)
-    a1 = _as_image(I1, "I1", xp)
-    z0 = _as_depth(Z0, "Z0", xp)
-    z1 = _as_depth(Z1, "Z1", xp)
-    if a0.shape != a1.shape:
-        raise ValueError(f"I0 and I1 must have the same shape, found {np.shape(I0)} and "
-                         f"{np.shape(I1)}")
-    hw = a0.shape[1:]
-    if z0.shape != hw or z1.shape != hw:
-        raise ValueError(f"Z0 {z0.shape} and Z1 {z1.shape} must match the images' size {hw}")
-    if min(hw) < 4:
-        raise ValueError(f"rgbd_flow needs images of at least 4×4 pixels, found {hw}")
-    return a0, z0, a1, z1
-
-
-def pyramid_sizes(h: int, w: int, p: RGBDParams) -> list[tuple[int, int]]:
-    """Level sizes (H, W), finest first."""
-    sizes = [(h, w)]
-    while True:
-        if p.max_levels and len(sizes) >= p.max_levels:
-            break
-        nh = int(round(sizes[-1][0] * p.pyramid_ratio))
-        nw = int(round(sizes[-1][1] * p.pyramid_ratio))
-        if min(nh, nw) < p.min_size or min(nh, nw) < 4:
-            break
-        sizes.append((nh, nw))
-    return sizes
-
-
-def blur_kernel(sigma: float) -> np.ndarray:
-    """Normalised 5-tap Gaussian weights (centre, ±1, ±2) as float32."""
-    if sigma <= 0:
-        return np.array([1.0, 0.0, 0.0], np.float32)
-    k = np.exp(-0.5 * (np.arange(3, dtype=np.float64) / sigma) ** 2)
-    k /= k[0] + 2 * (k[1] + k[2])
-    return k.astype(np.float32)
-
-
-def pyramid_sigma(ratio: float) -> float:
-    """Anti-aliasing blur (px) applied before each downsampling by ``ratio``."""
-    return 0.5 * math.sqrt(1.0 / (ratio * ratio) - 1.0) + 0.2
-
-
-def level_intrinsics(fx, fy, cx, cy, h0, w0, h, w):
-    """Intrinsics of a level of size (h, w) of an image of size (h0, w0)."""
-    sx = w / w0
-    sy = h / h0
-    return fx * sx, fy * sy, (cx + 0.5) * sx - 0.5, (cy + 0.5) * sy - 0.5
+def _grey(i: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(i.mean(axis=0, keepdims=True, dtype=np.float32))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,7 +283,7 @@ def _numba_pair(a0, z0u, a1, z1u, fx, fy, cx, cy, p: RGBDParams) -> np.ndarray:
     K.fill_depth(z0u, z0, m0, np.int64(p.fill_iterations), f32(p.default_depth_mm))
     K.fill_depth(z1u, z1, m1, np.int64(p.fill_iterations), f32(p.default_depth_mm))
 
-    sizes = pyramid_sizes(h, w, p)
+    sizes = p.level_sizes(h, w)
     kern = blur_kernel(pyramid_sigma(p.pyramid_ratio))
     levels = [(a0, a1, z0, z1, m0, m1)]
     for lh, lw in sizes[1:]:
@@ -350,19 +332,73 @@ def _numba_pair(a0, z0u, a1, z1u, fx, fy, cx, cy, p: RGBDParams) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------------------
-# Public API
+# Dispatch and public API
 # ---------------------------------------------------------------------------------------------
 
 
-def _backend(backend: Any):
-    """The :class:`~rt_sfamnet.flow.backend.Backend` for ``backend`` (None: CuPy if usable)."""
-    from rt_sfamnet.flow.backend import get_backend
+def _per_pair(value: Any, n: int, name: str, where: str) -> np.ndarray:
+    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)) if np.ndim(value) == 0 \
+        else np.asarray(value, dtype=np.float64)
+    if arr.shape != (n,):
+        raise ValueError(f"{where}: {name} must be a scalar or {n} values, found shape "
+                         f"{arr.shape}")
+    return arr
 
-    return get_backend(backend)
+
+def _solve_numpy(I0s, Z0s, I1s, Z1s, fxs, fys, cxs, cys, p: RGBDParams,
+                 workers: int | None) -> np.ndarray:
+    """N pairs on the CPU, spread over ``workers`` threads (the Numba kernels release the GIL)."""
+    n = I0s.shape[0]
+
+    def one(i: int) -> np.ndarray:
+        a0, a1 = _as_image(I0s[i]), _as_image(I1s[i])
+        z0, z1 = _as_depth(Z0s[i]), _as_depth(Z1s[i])
+        return _numba_pair(a0, z0, a1, z1, fxs[i], fys[i], cxs[i], cys[i], p)
+
+    nw = workers or os.cpu_count() or 1
+    if nw <= 1 or n == 1:
+        return np.stack([one(i) for i in range(n)])
+    with ThreadPoolExecutor(max_workers=min(nw, n)) as ex:
+        return np.stack(list(ex.map(one, range(n))))
 
 
-def _is_cupy_array(a: Any) -> bool:
-    return type(a).__module__.startswith("cupy")
+def _solve_cupy(I0s, Z0s, I1s, Z1s, fxs, fys, cxs, cys, p: RGBDParams) -> Any:
+    """N pairs on the current CUDA device, all in the same kernel launches (CuPy out)."""
+    from . import _cuda_rgbd  # noqa: PLC0415 (imports CuPy)
+
+    return _cuda_rgbd.rgbd_flow_batch_cuda(I0s, Z0s, I1s, Z1s, fxs, fys, cxs, cys, p)
+
+
+def _run(arrays: tuple, intrinsics: tuple, backend: Any, preset: Any, params: dict,
+         batched: bool, workers: int | None = None) -> Any:
+    """The common path of :func:`rgbd_flow` and :func:`rgbd_flow_batch`."""
+    where = "rgbd_flow_batch" if batched else "rgbd_flow"
+    p = rgbd_params(preset, **params)
+    be = get_backend(backend)
+    on_gpu = [get_array_module(a) is not np for a in arrays]
+    arrays = tuple(a if gpu else np.asarray(a) for a, gpu in zip(arrays, on_gpu, strict=True))
+    n = _check_inputs(*arrays, batched=batched)
+    intr = tuple(_per_pair(v, n, name, where)
+                 for v, name in zip(intrinsics, ("fx", "fy", "cx", "cy"), strict=True))
+    input_on_gpu = any(on_gpu)
+    if input_on_gpu and not be.is_gpu:
+        arrays = tuple(to_numpy(a) for a in arrays)
+    if not batched:
+        arrays = tuple(a[None] for a in arrays)
+    with be.device_context():
+        if be.is_gpu:
+            out = _solve_cupy(*arrays, *intr, p)
+        else:
+            out = _solve_numpy(*arrays, *intr, p, workers)
+        if not batched:
+            out = out[0]
+        if be.is_gpu and not input_on_gpu:
+            out = to_numpy(out)
+        elif not be.is_gpu and input_on_gpu:
+            import cupy  # noqa: PLC0415
+
+            out = cupy.asarray(out)
+    return out
 
 
 def rgbd_flow(I0, Z0, I1, Z1, fx: float, fy: float, cx: float, cy: float,
@@ -371,8 +407,10 @@ def rgbd_flow(I0, Z0, I1, Z1, fx: float, fy: float, cx: float, cy: float,
     """Scene flow from frame 0 to frame 1.
 
     Args:
-        I0, I1: H×W grey or H×W×3 RGB images, uint8 (float in [0, 1] accepted).
-        Z0, Z1: H×W depth, uint16 millimetres, 0 = missing (aligned to the images).
+        I0, I1: H×W grey or H×W×3 RGB images, uint8 (float in [0, 1] accepted), both of one
+            shape (H, W >= 4); NumPy or CuPy arrays.
+        Z0, Z1: H×W depth, uint16 millimetres, 0 = missing (aligned to the images; other
+            number types are rounded, NaN and values <= 0 count as missing).
         fx, fy, cx, cy: pinhole intrinsics of these images, pixels.
         backend: ``"numpy"`` (Numba on the CPU), ``"cupy"`` (CUDA) or None (CuPy when a GPU
             is usable).
@@ -383,45 +421,11 @@ def rgbd_flow(I0, Z0, I1, Z1, fx: float, fy: float, cx: float, cy: float,
         H×W×3 float32 ``(u, v, w)``: u, v in pixels (frame-0 pixel to its position in frame
         1), w the depth change in millimetres. Never NaN. A NumPy array, or a CuPy array
         when the inputs were CuPy arrays.
+
+    Raises:
+        ValueError: wrong shapes or dtypes. ConfigError: unknown preset/parameter or backend.
     """
-    p = rgbd_params(preset, **params)
-    be = _backend(backend)
-    if be.is_gpu:
-        from rt_sfamnet.flow import _cuda_rgbd
-
-        with be.device_context():
-            out = _cuda_rgbd.rgbd_flow_batch_cuda(
-                _stack1(I0), _stack1(Z0), _stack1(I1), _stack1(Z1), fx, fy, cx, cy, p)[0]
-            if any(_is_cupy_array(a) for a in (I0, I1, Z0, Z1)):
-                return out
-            return out.get()
-    a0, z0, a1, z1 = _check_pair(_to_numpy(I0), _to_numpy(Z0), _to_numpy(I1), _to_numpy(Z1))
-    out = _numba_pair(a0, z0, a1, z1, float(fx), float(fy), float(cx), float(cy), p)
-    if any(_is_cupy_array(a) for a in (I0, I1, Z0, Z1)):
-        import cupy  # noqa: PLC0415
-
-        return cupy.asarray(out)
-    return out
-
-
-def _to_numpy(a: Any) -> np.ndarray:
-    if _is_cupy_array(a):
-        return a.get()
-    return np.asarray(a)
-
-
-def _stack1(a: Any):
-    if _is_cupy_array(a):
-        return a[None]
-    return np.asarray(a)[None]
-
-
-def _per_pair(value: Any, n: int, name: str) -> np.ndarray:
-    arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)) if np.ndim(value) == 0 \
-        else np.asarray(value, dtype=np.float64)
-    if arr.shape != (n,):
-        raise ValueError(f"{name}: expected a scalar or {n} values, found shape {arr.shape}")
-    return arr
+    return _run((I0, Z0, I1, Z1), (fx, fy, cx, cy), backend, preset, params, batched=False)
 
 
 def rgbd_flow_batch(I0s, Z0s, I1s, Z1s, fx, fy, cx, cy, backend: Any = None,
@@ -430,7 +434,7 @@ def rgbd_flow_batch(I0s, Z0s, I1s, Z1s, fx, fy, cx, cy, backend: Any = None,
     """Scene flows of N pairs (offline extraction).
 
     Args:
-        I0s, I1s: N×H×W or N×H×W×3 uint8 images. Z0s, Z1s: N×H×W uint16 mm.
+        I0s, I1s: N×H×W or N×H×W×3 uint8 images. Z0s, Z1s: N×H×W uint16 mm (N >= 1).
         fx, fy, cx, cy: scalars or length-N arrays (pixels).
         backend: as :func:`rgbd_flow`. On CuPy all N pairs are solved by the same kernel
             launches; on the CPU the pairs are spread over ``workers`` threads (default: the
@@ -438,53 +442,11 @@ def rgbd_flow_batch(I0s, Z0s, I1s, Z1s, fx, fy, cx, cy, backend: Any = None,
         preset, params: as :func:`rgbd_flow`.
 
     Returns:
-        N×H×W×3 float32 ``(u, v, w)`` (px, px, mm); NumPy, or CuPy for CuPy inputs.
+        N×H×W×3 float32 ``(u, v, w)`` (px, px, mm); NumPy, or CuPy for CuPy inputs. Pair ``i``
+        equals ``rgbd_flow`` of that pair on the same backend.
     """
-    p = rgbd_params(preset, **params)
-    be = _backend(backend)
-    n = len(I0s)
-    if not (len(I1s) == len(Z0s) == len(Z1s) == n):
-        raise ValueError(f"batch sizes differ: I0s {len(I0s)}, Z0s {len(Z0s)}, I1s {len(I1s)}, "
-                         f"Z1s {len(Z1s)}")
-    if n == 0:
-        raise ValueError("rgbd_flow_batch: expected at least one pair, found 0")
-    fxs, fys = _per_pair(fx, n, "fx"), _per_pair(fy, n, "fy")
-    cxs, cys = _per_pair(cx, n, "cx"), _per_pair(cy, n, "cy")
-    if be.is_gpu:
-        from rt_sfamnet.flow import _cuda_rgbd
-
-        with be.device_context():
-            out = _cuda_rgbd.rgbd_flow_batch_cuda(I0s, Z0s, I1s, Z1s, fxs, fys, cxs, cys, p)
-            if any(_is_cupy_array(a) for a in (I0s, I1s, Z0s, Z1s)):
-                return out
-            return out.get()
-    I0s_in, I1s_in, Z0s_in, Z1s_in = I0s, I1s, Z0s, Z1s
-    I0s, I1s, Z0s, Z1s = (_to_numpy(a) for a in (I0s, I1s, Z0s, Z1s))
-    prepared = [_check_pair(I0s[i], Z0s[i], I1s[i], Z1s[i]) for i in range(n)]
-    shapes = {pp[0].shape[1:] for pp in prepared}
-    if len(shapes) != 1:
-        raise ValueError(f"rgbd_flow_batch: all pairs must have one size, found {sorted(shapes)}")
-
-    def one(i: int) -> np.ndarray:
-        a0, z0, a1, z1 = prepared[i]
-        return _numba_pair(a0, z0, a1, z1, fxs[i], fys[i], cxs[i], cys[i], p)
-
-    import os
-
-    nw = workers or os.cpu_count() or 1
-    if nw <= 1 or n == 1:
-        flows = [one(i) for i in range(n)]
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(nw, n)) as ex:
-            flows = list(ex.map(one, range(n)))
-    out = np.stack(flows)
-    if any(_is_cupy_array(a) for a in (I0s_in, I1s_in, Z0s_in, Z1s_in)):
-        import cupy  # noqa: PLC0415
-
-        return cupy.asarray(out)
-    return out
+    return _run((I0s, Z0s, I1s, Z1s), (fx, fy, cx, cy), backend, preset, params,
+                batched=True, workers=workers)
 
 
 def param_names() -> list[str]:

@@ -51,7 +51,9 @@ import numpy as np
 from rt_sfamnet.config import config_from_mapping
 from rt_sfamnet.errors import ConfigError
 
-from .backend import Backend, get_array_module, get_backend, pyramid_sizes, to_numpy
+from .backend import Backend, get_array_module, get_backend, to_numpy
+from .checks import check_dtype, check_same_shape, check_shape
+from .pyramid import pyramid_sizes
 
 
 @dataclass
@@ -112,6 +114,11 @@ class TVL1Params:
         """A copy with some fields changed (unknown names raise ConfigError)."""
         return config_from_mapping(TVL1Params, {**dataclasses.asdict(self), **changes}, "tvl1")
 
+    def level_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Pyramid level sizes ``(H, W)``, finest first: at most ``nscales`` levels, coarser
+        levels at least ``min_size`` px (:func:`~rt_sfamnet.flow.pyramid.pyramid_sizes`)."""
+        return pyramid_sizes(height, width, self.scale_step, self.min_size, self.nscales)
+
 
 #: Named parameter sets. ``"opencv"``: OpenCV's defaults. ``"live"``: tuned for the small
 #: motions (below ~3 px) of 128 x 128 face crops at video rate: 3 levels, 3 warps, at most
@@ -147,35 +154,25 @@ def resolve_params(preset: str | TVL1Params | None = "opencv", **overrides: Any)
 # ----------------------------------------------------------------------------------------
 
 
-def _intensity_scale(dtype: Any, name: str) -> float:
-    kind = np.dtype(dtype)
-    if kind == np.uint8:
-        return 1.0
-    if kind.kind == "f":
-        return 255.0
-    raise ValueError(f"tvl1: {name} must be uint8 or float in [0, 1], found dtype {kind}")
-
-
-def _check_pair(I0: Any, I1: Any, batched: bool) -> tuple[tuple[int, ...], float]:
-    want = 3 if batched else 2
-    shape_txt = "N x H x W" if batched else "H x W"
+def _check_pair(I0: Any, I1: Any, batched: bool) -> float:
+    """Check shapes and dtypes (NumPy or CuPy arrays); returns the factor to the 0-255 scale."""
+    where = "tvl1_batch" if batched else "tvl1"
+    spec, what = ("N H W", "grey images") if batched else ("H W", "a grey image")
     for name, img in (("I0", I0), ("I1", I1)):
-        if getattr(img, "ndim", None) != want:
-            raise ValueError(
-                f"tvl1: {name} must be a {shape_txt} grey image array, found "
-                f"shape {getattr(img, 'shape', type(img).__name__)}"
-            )
-    if I0.shape != I1.shape:
-        raise ValueError(f"tvl1: I0 and I1 must have the same shape, found {I0.shape} and {I1.shape}")
+        check_shape(img, spec, name, where, what=what)
+    check_same_shape(I0, I1, ("I0", "I1"), where)
     if I0.shape[-1] < 2 or I0.shape[-2] < 2:
-        raise ValueError(f"tvl1: images must be at least 2 x 2 pixels, found {I0.shape}")
+        raise ValueError(f"{where}: images must be at least 2 x 2 pixels, found {I0.shape}")
     if batched and I0.shape[0] < 1:
-        raise ValueError("tvl1_batch: expected at least one pair, found N = 0")
-    s0 = _intensity_scale(I0.dtype, "I0")
-    s1 = _intensity_scale(I1.dtype, "I1")
-    if s0 != s1:
-        raise ValueError(f"tvl1: I0 and I1 must have the same dtype, found {I0.dtype} and {I1.dtype}")
-    return tuple(I0.shape), s0
+        raise ValueError(f"{where}: expected at least one pair, found N = 0")
+    u8 = []
+    for name, img in (("I0", I0), ("I1", I1)):
+        dtype = check_dtype(img, ("uint8", "f"), name, where, "uint8 or float in [0, 1]")
+        u8.append(dtype == np.uint8)
+    if u8[0] != u8[1]:
+        raise ValueError(f"{where}: I0 and I1 must have the same dtype (both uint8 or both "
+                         f"float), found {I0.dtype} and {I1.dtype}")
+    return 1.0 if u8[0] else 255.0
 
 
 def _prepare(xp: Any, img: Any, scale: float) -> Any:
@@ -197,12 +194,6 @@ def _prepare(xp: Any, img: Any, scale: float) -> Any:
 # ----------------------------------------------------------------------------------------
 
 
-def _level_sizes(h: int, w: int, p: TVL1Params) -> list[tuple[int, int]]:
-    if min(h, w) < p.min_size:
-        return [(h, w)]
-    return pyramid_sizes(h, w, p.nscales, p.scale_step, p.min_size)
-
-
 def _numba_args(p: TVL1Params, sizes: list[tuple[int, int]]) -> tuple:
     hs = np.asarray([s[0] for s in sizes], dtype=np.int64)
     ws = np.asarray([s[1] for s in sizes], dtype=np.int64)
@@ -219,7 +210,7 @@ def _solve_numpy(I0: np.ndarray, I1: np.ndarray, p: TVL1Params) -> tuple[np.ndar
     from . import _numba_tvl1 as nb  # noqa: PLC0415 (compiles/loads the kernels on first use)
 
     n, h, w = I0.shape
-    args = _numba_args(p, _level_sizes(h, w, p))
+    args = _numba_args(p, p.level_sizes(h, w))
     out = np.empty((n, h, w, 2), np.float32)
     iters = np.zeros(n, np.int64)
 
@@ -254,13 +245,13 @@ def _solve_cupy(I0: Any, I1: Any, p: TVL1Params, backend: Backend) -> tuple[Any,
     from . import _cuda_tvl1  # noqa: PLC0415
 
     n, h, w = I0.shape
-    return _cuda_tvl1.solve(I0, I1, p, _level_sizes(h, w, p), backend)
+    return _cuda_tvl1.solve(I0, I1, p, p.level_sizes(h, w), backend)
 
 
 def _run(I0: Any, I1: Any, backend: Any, preset: Any, params: TVL1Params | None,
          overrides: dict, batched: bool, return_iterations: bool = False):
     p = resolve_params(params if params is not None else preset, **overrides)
-    shape, scale = _check_pair(I0, I1, batched)
+    scale = _check_pair(I0, I1, batched)
     be = get_backend(backend)
     input_on_gpu = get_array_module(I0) is not np or get_array_module(I1) is not np
     if input_on_gpu and not be.is_gpu:

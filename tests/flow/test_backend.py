@@ -51,16 +51,6 @@ def test_array_helpers_on_numpy():
         pass
 
 
-def test_pyramid_sizes():
-    assert bk.pyramid_sizes(128, 128, 5, 0.8) == [(128, 128), (102, 102), (82, 82), (66, 66),
-                                                   (53, 53)]
-    assert bk.pyramid_sizes(40, 30, 10, 0.5, min_size=8) == [(40, 30), (20, 15), (10, 8)]
-    assert bk.pyramid_sizes(40, 30, 10, 0.5, min_size=9) == [(40, 30), (20, 15)]
-    assert bk.pyramid_sizes(10, 10, 3, 0.8) == [(10, 10)]
-    with pytest.raises(ValueError):
-        bk.pyramid_sizes(10, 10, 3, 1.5)
-
-
 def test_resize_bilinear_matches_opencv():
     cv2 = pytest.importorskip("cv2")
     rng = np.random.default_rng(0)

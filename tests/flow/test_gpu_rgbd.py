@@ -198,8 +198,21 @@ def emulated_cupy(tmp_path_factory):
     fake = types.ModuleType("cupy")
     fake.__getattr__ = lambda name: getattr(np, name)  # type: ignore[attr-defined]
     fake.RawModule = lambda code, options=(): module  # type: ignore[attr-defined]
-    fake.cuda = types.SimpleNamespace(Device=lambda *a: types.SimpleNamespace(id=0))
+    fake.cuda = types.SimpleNamespace(Device=_FakeDevice)
     return fake
+
+
+class _FakeDevice:
+    """``cupy.cuda.Device`` stand-in: has an ``id`` and is a (no-op) context manager."""
+
+    def __init__(self, *args) -> None:
+        self.id = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
 
 
 @pytest.fixture
@@ -227,3 +240,26 @@ def test_cuda_kernels_emulated_degenerate(with_emulated_cupy):
                                                      rgbd_params("full")))
     assert np.isfinite(out).all()
     assert np.abs(out).max() < 1e-3
+
+
+def test_cupy_backend_dispatch_is_the_batched_kernel_call(with_emulated_cupy, emulated_cupy):
+    """rgbd_flow / rgbd_flow_batch on the ``cupy`` backend (emulated) return exactly what the
+    batched kernel driver returns: the dispatch adds checks and moves data, never arithmetic."""
+    from rt_sfamnet.flow.backend import Backend
+
+    be = Backend("cupy", emulated_cupy, 0)
+    I0, Z0, I1, Z1 = _pairs(2, 32)
+    p = rgbd_params("live")
+    direct = np.asarray(_cuda_rgbd.rgbd_flow_batch_cuda(I0, Z0, I1, Z1, 90.0, [91.0, 92.0],
+                                                        15.5, 15.5, p))
+    batch = rgbd_flow_batch(I0, Z0, I1, Z1, 90.0, [91.0, 92.0], 15.5, 15.5, backend=be,
+                            preset="live")
+    assert isinstance(batch, np.ndarray) and batch.shape == (2, 32, 32, 3)
+    np.testing.assert_array_equal(batch, direct)
+    one = rgbd_flow(I0[1], Z0[1], I1[1], Z1[1], 90.0, 92.0, 15.5, 15.5, backend=be,
+                    preset="live")
+    direct_one = np.asarray(_cuda_rgbd.rgbd_flow_batch_cuda(I0[1:], Z0[1:], I1[1:], Z1[1:],
+                                                            90.0, 92.0, 15.5, 15.5, p))[0]
+    np.testing.assert_array_equal(one, direct_one)
+    with pytest.raises(ValueError, match="^rgbd_flow: Z1 must be a depth map"):
+        rgbd_flow(I0[0], Z0[0], I1[0], Z1[0, :-1], 90.0, 92.0, 15.5, 15.5, backend=be)

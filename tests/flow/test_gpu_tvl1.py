@@ -22,7 +22,6 @@ import pytest
 from rt_sfamnet.flow import _cuda_tvl1
 from rt_sfamnet.flow.tvl1 import (
     TVL1Params,
-    _level_sizes,
     moved_pair,
     resolve_params,
     tvl1,
@@ -136,7 +135,7 @@ def _emulated(launch, I0, I1, p):
     a1 = np.ascontiguousarray(np.asarray(I1, np.float32) * 255)
     if a0.ndim == 2:
         a0, a1 = a0[None], a1[None]
-    sizes = _level_sizes(a0.shape[1], a0.shape[2], p)
+    sizes = p.level_sizes(a0.shape[1], a0.shape[2])
     return _cuda_tvl1.run_schedule(np, launch, a0, a1, p, sizes)
 
 

@@ -137,7 +137,7 @@ def test_batch_matches_single():
     for k in range(3):
         one = rgbd_flow(I0[k], Z0[k], I1[k], Z1[k], fx[k], 100.0, 31.5, 31.5, backend="numpy",
                         preset="live")
-        np.testing.assert_allclose(batch[k], one, atol=1e-6)
+        np.testing.assert_array_equal(batch[k], one)  # one code path: bit-identical
 
 
 def test_shape_and_parameter_checks():
@@ -160,6 +160,52 @@ def test_shape_and_parameter_checks():
     with pytest.raises(ValueError, match="batch sizes"):
         rgbd_flow_batch(img[None], z[None], img[None].repeat(2, 0), z[None], 1, 1, 0, 0,
                         backend="numpy")
+
+
+@pytest.mark.parametrize("args, message", [
+    ((np.zeros((32, 32, 3), np.uint16), "z", "img", "z"),
+     r"^rgbd_flow: I0 must be uint8 \(or float in \[0, 1\]\), found dtype uint16$"),
+    (("img", np.zeros((32, 32), bool), "img", "z"),
+     "^rgbd_flow: Z0 must be uint16 millimetres, found dtype bool$"),
+    (("img", "z", np.zeros((32, 32), np.uint8), "z"),
+     r"^rgbd_flow: I0 and I1 must have the same shape, found \(32, 32, 3\) and \(32, 32\)$"),
+    (("img", "z", "img", np.zeros((32, 31), np.uint16)),
+     r"^rgbd_flow: Z1 must be a depth map \(uint16 mm\) of shape H x W with H = 32, W = 32, "
+     r"found shape \(32, 31\)$"),
+    ((np.zeros((3, 3), np.uint8), np.zeros((3, 3), np.uint16), np.zeros((3, 3), np.uint8),
+      np.zeros((3, 3), np.uint16)), "at least 4 x 4 pixels, found 3 x 3"),
+])
+def test_input_messages_name_expected_and_found(args, message):
+    named = {"img": np.zeros((32, 32, 3), np.uint8), "z": np.zeros((32, 32), np.uint16)}
+    I0, Z0, I1, Z1 = (named[a] if isinstance(a, str) else a for a in args)
+    with pytest.raises(ValueError, match=message):
+        rgbd_flow(I0, Z0, I1, Z1, 1, 1, 0, 0, backend="numpy")
+
+
+def test_batch_input_messages():
+    img = np.zeros((2, 16, 16), np.uint8)
+    z = np.zeros((2, 16, 16), np.uint16)
+    with pytest.raises(ValueError, match="^rgbd_flow_batch: batch sizes differ: I0s 2, Z0s 2, "
+                                         "I1s 2, Z1s 1$"):
+        rgbd_flow_batch(img, z, img, z[:1], 1, 1, 0, 0, backend="numpy")
+    with pytest.raises(ValueError, match="expected at least one pair, found 0"):
+        rgbd_flow_batch(img[:0], z[:0], img[:0], z[:0], 1, 1, 0, 0, backend="numpy")
+    with pytest.raises(ValueError, match="I0 must be grey or RGB images of shape N x H x W or "
+                                         "N x H x W x 3"):
+        rgbd_flow_batch(img[0], z, img, z, 1, 1, 0, 0, backend="numpy")
+    with pytest.raises(ValueError, match=r"^rgbd_flow_batch: fx must be a scalar or 2 values, "
+                                         r"found shape \(3,\)$"):
+        rgbd_flow_batch(img, z, img, z, [1, 1, 1], 1, 0, 0, backend="numpy")
+
+
+def test_lists_and_other_number_types_are_accepted():
+    I0, Z0, I1, Z1, _ = moved_rgbd_pair(lambda x, y: (0.5, 0.0, 1.0), size=24, seed=2)
+    ref = rgbd_flow_batch(I0[None], Z0[None], I1[None], Z1[None], 40.0, 40.0, 11.5, 11.5,
+                          backend="numpy", preset="live")
+    as_lists = rgbd_flow_batch([I0], [Z0.astype(np.int32)], [I1], [Z1.astype(np.float64)],
+                               [40.0], 40.0, np.float32(11.5), 11.5, backend="numpy",
+                               preset="live")
+    np.testing.assert_array_equal(ref, as_lists)
 
 
 def test_presets_and_overrides():

@@ -159,8 +159,11 @@ def test_sizes_small_and_non_square():
     "a, b, message",
     [
         (np.zeros((8, 8)), np.zeros((8, 9)), "same shape"),
-        (np.zeros((8, 8, 3)), np.zeros((8, 8, 3)), "H x W"),
-        (np.zeros((8, 8), np.uint16), np.zeros((8, 8), np.uint16), "uint8 or float"),
+        (np.zeros((8, 8, 3)), np.zeros((8, 8, 3)),
+         r"^tvl1: I0 must be a grey image of shape H x W, found shape \(8, 8, 3\)$"),
+        (np.zeros((8, 8), np.uint16), np.zeros((8, 8), np.uint16),
+         r"^tvl1: I0 must be uint8 or float in \[0, 1\], found dtype uint16$"),
+        ([[0.0, 1.0], [1.0, 0.0]], np.zeros((2, 2)), "^tvl1: I0 must be an array, found list$"),
         (np.zeros((8, 8), np.uint8), np.zeros((8, 8)), "same dtype"),
         (np.zeros((1, 8)), np.zeros((1, 8)), "at least 2 x 2"),
     ],
@@ -171,8 +174,19 @@ def test_bad_inputs_raise(a, b, message):
 
 
 def test_batch_shape_checks():
-    with pytest.raises(ValueError, match="N x H x W"):
+    with pytest.raises(ValueError, match="^tvl1_batch: I0 must be grey images of shape N x H x W, "
+                                         r"found shape \(8, 8\)$"):
         tvl1_batch(np.zeros((8, 8)), np.zeros((8, 8)), backend="numpy")
+    with pytest.raises(ValueError, match="^tvl1_batch: expected at least one pair, found N = 0$"):
+        tvl1_batch(np.zeros((0, 8, 8)), np.zeros((0, 8, 8)), backend="numpy")
+
+
+def test_float_widths_may_differ(pairs):
+    """float32 and float64 images are both on the [0, 1] scale and may be mixed."""
+    I0, I1, _ = pairs["translation_subpixel"]
+    a = tvl1(I0[:32, :32], I1[:32, :32], backend="numpy", preset="live")
+    b = tvl1(I0[:32, :32].astype(np.float64), I1[:32, :32], backend="numpy", preset="live")
+    np.testing.assert_array_equal(a, b)
 
 
 def test_params_and_presets():
