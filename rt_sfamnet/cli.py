@@ -23,6 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Real-time RGB-D micro-expression spotting and recognition (SFAMNet).",
     )
     parser.add_argument("--version", action="version", version=f"rt-sfamnet {__version__}")
+    _add_completion(parser)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more messages (-vv: debug, and MediaPipe's native log lines)")
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="errors only: no warnings, no progress")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -31,10 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name == f"rt_sfamnet.commands.{name}":
                 continue  # subcommand not built yet
             raise
-        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP, parents=[common])
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
     return parser
+
+
+def _add_completion(parser: argparse.ArgumentParser) -> None:
+    """``--print-completion bash|zsh|tcsh``: a shell completion script (shtab)."""
+    try:
+        import shtab
+    except ImportError:  # pragma: no cover - shtab is a dependency; completion is optional
+        return
+    shtab.add_argument_to(parser, ["--print-completion"], help="print a shell completion "
+                          "script (bash, zsh or tcsh), e.g. `rt-sfamnet --print-completion bash "
+                          "> ~/.local/share/bash-completion/completions/rt-sfamnet`")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 1
+    from rt_sfamnet import logs
+
+    if argv is None and getattr(args, "verbose", 0) < 2:  # a real process, not a test's call
+        logs.install_native_filter()
+    logs.configure(getattr(args, "verbose", 0), getattr(args, "quiet", False))
     try:
         return int(args._run(args) or 0)
     except RtSfamnetError as exc:

@@ -30,13 +30,15 @@ import torch
 
 from rt_sfamnet.errors import WeightsError
 from rt_sfamnet.model import SFAMNet
+from rt_sfamnet.resources import data_dir
 
 METADATA_KEY = "rt_sfamnet"
 FORMAT_VERSION = 1
 FLOW_MODES = ("hybrid", "scene", "optical")
 
-WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-"""The repository's ``weights/`` folder (default weights live there)."""
+WEIGHTS_DIR = data_dir("weights")
+"""The default weights' folder: the wheel's package data, else the checkout's ``weights/``
+(:func:`rt_sfamnet.resources.data_dir`)."""
 
 DEFAULT_UNITS = {
     "hybrid": "u, v: TV-L1 optical flow in pixels of the 128x128 face crop; w: scene-flow depth "

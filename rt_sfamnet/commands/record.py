@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=640, help="640 (default) or 1280")
     parser.add_argument("--height", type=int, default=480, help="480 (default) or 720")
     parser.add_argument("--fps", type=int, default=30, help="frames per second (default 30)")
-    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    # -q/--quiet (no progress line) comes with every command (rt_sfamnet.cli)
 
 
 def run(args: argparse.Namespace) -> int:

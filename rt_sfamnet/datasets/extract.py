@@ -46,92 +46,121 @@ def feature_config(cfg: ExtractConfig):
     return config_from_mapping(FeatureConfig, {"mode": cfg.flow, **cfg.features}, "features")
 
 
+class _GTPairs:
+    """Ground-truth onset -> apex pairs, cropped by the same :class:`PairBuilder`.
+
+    A GT pair borrows the face observation of the latest scheduled frame at or before its
+    onset (the tracker only ever sees the live schedule's frames, so the spotting samples stay
+    identical to the live engine's); its ``depth_ok`` uses that box on both frames.
+    """
+
+    def __init__(self, gts: list, builder: Any, min_depth_fraction: float) -> None:
+        self.gts, self.builder, self.min_depth = gts, builder, float(min_depth_fraction)
+        self.by_onset: dict[int, list[int]] = {}
+        for j, g in enumerate(gts):
+            self.by_onset.setdefault(g.onset, []).append(j)
+        self.waiting: dict[int, list[tuple[int, Any, Any, bool]]] = {}  # apex -> (j, obs, c0, ok)
+
+    def frames(self) -> set[int]:
+        return {g.onset for g in self.gts} | {g.apex for g in self.gts}
+
+    def add(self, frame: Any, obs: Any) -> list:
+        """Start the pairs whose onset is ``frame`` and finish those whose apex it is."""
+        from rt_sfamnet.pipeline.stages import Sample, box_depth_fraction
+
+        f = frame.index
+        if obs is not None:
+            ok = box_depth_fraction(frame.depth, obs.box) >= self.min_depth
+            for j in self.by_onset.get(f, []):
+                c0 = self.builder.crop(frame, obs)
+                self.waiting.setdefault(self.gts[j].apex, []).append((j, obs, c0, ok))
+        done = []
+        for j, o, c0, ok0 in self.waiting.pop(f, []):
+            ok1 = box_depth_fraction(frame.depth, o.box) >= self.min_depth
+            done.append(Sample(j, f, frame.timestamp, 0.0, "", ok0 and ok1,
+                               crops=(c0, self.builder.crop(frame, o))))
+        return done
+
+
 def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
                   tracker=None, intrinsics=None,
-                  progress: Callable[[int], None] | None = None) -> VideoFeatures:
+                  progress: Callable[[int], None] | None = None,
+                  min_depth_fraction: float | None = None) -> VideoFeatures:
     """Flow maps of every spotting sample and every ground-truth sample of one video.
 
-    Frames are read once, in order, and only those that start or end a pair. The face tracker runs on every sample's first frame;
-    both frames of a pair are cropped with that frame's observation (the box stays fixed
-    while the head is still). GT pairs use the latest observation at their onset. Samples
-    before the first face are zeros with ``valid = False``.
+    The spotting samples go through the live engine's own stages
+    (:mod:`rt_sfamnet.pipeline.stages`): the same frames reach the face tracker in the same
+    order, the same schedule, the same crops (the start frame's box for both frames of a
+    pair, every :class:`~rt_sfamnet.features.FeatureConfig` option), the same empty-depth
+    rule. So a model trained on these maps sees what it gets live (tested bit for bit). The
+    maps are unscaled unless ``fcfg.input_scale`` says otherwise and never clamped (the trainer
+    and the predictor scale). A sample without a face on either frame holds zeros with
+    ``valid = False``.
 
     Args:
-        video: a :class:`rt_sfamnet.datasets.casme3.Video`.
+        video: a :class:`rt_sfamnet.datasets.casme3.Video` (``read_frame``, ``n_frames``,
+            ``intervals``, ``subject``, ``video``).
         fcfg: a :class:`rt_sfamnet.features.FeatureConfig`.
         frame_skip, k_sw: sampling (frames).
-        batch: pairs per :func:`rt_sfamnet.features.pair_maps_batch` call.
+        batch: pairs per :func:`rt_sfamnet.features.pair_maps_batch` call (results do not
+            depend on it).
         tracker: a :class:`rt_sfamnet.face.FaceTracker` (made and closed here if None; a
-            given one is ``reset()`` first, but MediaPipe may keep tracking state).
-        intrinsics: colour intrinsics of the frames (None: from a 69° field of view).
+            given one is ``reset()`` first).
+        intrinsics: colour intrinsics of the frames (None: from a 69 degree field of view).
         progress: called with the number of frames read since the last call.
+        min_depth_fraction: the empty-depth rule's threshold (None: the engine's default).
     """
     from rt_sfamnet.face import FaceConfig, FaceTracker
-    from rt_sfamnet.features import crop_frame, pair_maps_batch
+    from rt_sfamnet.pipeline.stages import (
+        MIN_DEPTH_FRACTION,
+        FaceStage,
+        FlowStage,
+        PairBuilder,
+        SampleScheduler,
+    )
 
+    min_depth = MIN_DEPTH_FRACTION if min_depth_fraction is None else float(min_depth_fraction)
     own = tracker is None
-    if own:
-        tracker = FaceTracker(FaceConfig())
-    else:
-        tracker.reset()
+    tracker = FaceTracker(FaceConfig()) if own else tracker
+    face = FaceStage(tracker, min_depth)
+    face.reset()
+    builder = PairBuilder(fcfg, input_clip=None, device="cpu")
+    flow = FlowStage(SampleScheduler(frame_skip, k_sw), builder)
+    flow.reset(0)
     n = video.n_frames
     starts = sample_frames(n, frame_skip, k_sw)
-    n_s = len(starts)
-    gts = gt_samples(video.intervals, n)
-    maps = np.zeros((n_s,) + MAP_SHAPE, np.float32)
-    gt_maps = np.zeros((len(gts),) + MAP_SHAPE, np.float32)
-    valid = np.zeros(n_s, bool)
-    gt_valid = np.zeros(len(gts), bool)
-    crop_size = getattr(fcfg, "crop_size", 128)
-
-    # end frame -> pairs waiting for it: (kind 's'|'g', index, observation, crop of frame 0)
-    waiting: dict[int, list[tuple[str, int, Any, Any]]] = {}
-    gt_by_onset: dict[int, list[int]] = {}
-    for j, g in enumerate(gts):
-        gt_by_onset.setdefault(g.onset, []).append(j)
-    queue: list[tuple[str, int, Any, Any]] = []  # ready pairs: (kind, idx, crop0, crop1)
-    last_obs = None
+    gt = _GTPairs(gt_samples(video.intervals, n), builder, min_depth)
+    maps = np.zeros((len(starts),) + MAP_SHAPE, np.float32)
+    gt_maps = np.zeros((len(gt.gts),) + MAP_SHAPE, np.float32)
+    valid = np.zeros(len(starts), bool)
+    gt_valid = np.zeros(len(gt.gts), bool)
+    pending: list = []
+    gt_pending: list = []
 
     def flush() -> None:
-        if not queue:
-            return
-        out = pair_maps_batch([q[2] for q in queue], [q[3] for q in queue], fcfg)
-        for (kind, idx, _c0, _c1), m in zip(queue, out, strict=True):
-            if kind == "s":
-                maps[idx] = m
-                valid[idx] = True
-            else:
-                gt_maps[idx] = m
-                gt_valid[idx] = True
-        queue.clear()
+        for smp in flow.build(pending):
+            maps[smp.sample], valid[smp.sample] = smp.maps, True
+        for smp in builder.build(gt_pending):
+            gt_maps[smp.sample], gt_valid[smp.sample] = smp.maps, True
+        pending.clear()
+        gt_pending.clear()
 
-    # only frames that start or end a pair are decoded (every other frame at frame_skip 2)
-    needed = sorted({int(f) for f in starts} | {int(f) + k_sw for f in starts}
-                    | {g.onset for g in gts} | {g.apex for g in gts})
-    needed = [f for f in needed if f < n]
+    # only frames that start or end a window (or a GT pair) are decoded
+    needed = sorted({f for f in range(n) if flow.scheduler.wants(f)} | gt.frames())
+    last_obs = None
     try:
-        read = 0
-        prev = -1
+        read, prev = 0, -1
         for f in needed:
+            if f >= n:
+                continue
             frame = video.read_frame(f, intrinsics)
-            read += f - prev
-            prev = f
-            if f % frame_skip == 0 and f + k_sw < n:
-                obs = tracker.update(frame.color)
-                if obs is not None:
-                    last_obs = obs
-                if last_obs is not None:
-                    c0 = crop_frame(frame, last_obs, crop_size)
-                    waiting.setdefault(f + k_sw, []).append(("s", f // frame_skip, last_obs, c0))
-            for j in gt_by_onset.get(f, []):
-                obs = last_obs
-                if obs is None:
-                    obs = tracker.update(frame.color)
-                if obs is not None:
-                    waiting.setdefault(gts[j].apex, []).append(("g", j, obs, crop_frame(frame, obs, crop_size)))
-            for kind, idx, obs, c0 in waiting.pop(f, []):
-                queue.append((kind, idx, c0, crop_frame(frame, obs, crop_size)))
-            if len(queue) >= batch:
+            read, prev = read + f - prev, f
+            if flow.scheduler.wants(f):
+                item = face.observe(frame)
+                last_obs = item.obs if item.obs is not None else last_obs
+                pending.extend(s for s in flow.add(item) if s.sample < len(starts))
+            gt_pending.extend(gt.add(frame, last_obs))
+            if len(pending) + len(gt_pending) >= batch:
                 flush()
             if progress is not None and read >= 25:
                 progress(read)
@@ -143,10 +172,10 @@ def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
     finally:
         if own:
             tracker.close()
-    keep_gt = [j for j in range(len(gts)) if gt_valid[j]]
+    keep_gt = [j for j in range(len(gt.gts)) if gt_valid[j]]
     return VideoFeatures(
         video.subject, video.video, maps, starts, valid, gt_maps[keep_gt],
-        [gts[j] for j in keep_gt], list(video.intervals), n,
+        [gt.gts[j] for j in keep_gt], list(video.intervals), n,
     )
 
 
@@ -190,7 +219,7 @@ def extract_dataset(dataset, cache: FeatureCache, cfg: ExtractConfig,
     if show_progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, unit="frame", desc="extract", dynamic_ncols=True)
+        bar = tqdm(total=total, unit="frame", desc="extract", dynamic_ncols=True, disable=None)
     t0 = time.perf_counter()
     n_s = n_g = 0
     try:

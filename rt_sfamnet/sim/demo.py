@@ -26,11 +26,19 @@ DEMO_GT = "demo_gt.csv"
 
 
 def recordings_dir() -> Path:
-    """The repository's ``recordings/`` folder (beside the package), else ``./recordings``."""
-    here = Path(__file__).resolve().parents[2] / "recordings"
-    if (here / DEMO_RECIPE).is_file():
-        return here
-    return Path.cwd() / "recordings"
+    """The folder of the recipes: the checkout's ``recordings/``, or a wheel's package data
+    (:func:`rt_sfamnet.resources.data_dir`)."""
+    from rt_sfamnet.resources import data_dir
+
+    return data_dir("recordings")
+
+
+def demo_dir() -> Path:
+    """Where the generated demo recording goes: the checkout's ``recordings/``, or the
+    user's cache folder (``~/.cache/rt-sfamnet`` on Linux) in a wheel install."""
+    from rt_sfamnet.resources import cache_dir, is_packaged
+
+    return cache_dir() if is_packaged("recordings") else recordings_dir()
 
 
 def recipe_intervals(recipe_path: str | Path, video: str) -> list[Interval]:
@@ -81,8 +89,8 @@ def ensure_demo_recording(path: str | Path | None = None) -> Path:
     """Return the demo recording, generating it from the committed recipe if it is missing.
 
     Args:
-        path: where the demo lives (default ``recordings/demo.db3``). The recipe is
-            ``demo_recipe.toml`` beside it, or the repository's.
+        path: where the demo lives (default: ``demo.db3`` in :func:`demo_dir`). The recipe
+            is ``demo_recipe.toml`` beside it, or the installed one (:func:`recordings_dir`).
 
     Generation takes about a minute (1350 frames); the recording is written to a temporary
     name and renamed, so an interrupted run never leaves a half file. The sidecar ground
@@ -90,7 +98,7 @@ def ensure_demo_recording(path: str | Path | None = None) -> Path:
     """
     from rt_sfamnet.sources.realsense import ground_truth_path
 
-    target = Path(path) if path is not None else recordings_dir() / DEMO_NAME
+    target = Path(path) if path is not None else demo_dir() / DEMO_NAME
     recipe = target.parent / DEMO_RECIPE
     if not recipe.is_file():
         recipe = recordings_dir() / DEMO_RECIPE
