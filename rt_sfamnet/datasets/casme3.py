@@ -97,9 +97,12 @@ def _read_sheets(path: Path) -> Iterator[tuple[str, list[list[Any]]]]:
     suffix = path.suffix.lower()
     try:
         if suffix == ".xls":
+            import io
+
             import xlrd
 
-            book = xlrd.open_workbook(str(path), on_demand=True)
+            # xlrd prints its complaints about broken files on stdout unless given a log
+            book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
             for sheet in book.sheets():
                 yield sheet.name, [sheet.row_values(r) for r in range(sheet.nrows)]
         elif suffix == ".xlsx":
@@ -237,6 +240,7 @@ def find_annotation_files(folder: str | Path) -> tuple[Path, Path]:
         raise DatasetError(f"annotation folder {root} does not exist")
     expr: list[Path] = []
     labels: list[Path] = []
+    broken: list[str] = []
     candidates = sorted(p for p in root.rglob("*") if p.is_file()
                         and p.suffix.lower() in _TABLE_SUFFIXES and not p.name.startswith("~$"))
     for p in candidates:
@@ -245,9 +249,14 @@ def find_annotation_files(folder: str | Path) -> tuple[Path, Path]:
                 expr.append(p)
             elif _find_table(p, ("subject", "filename", "emotion")) is not None:
                 labels.append(p)
-        except DatasetError:
-            continue
+        except DatasetError as exc:
+            broken.append(str(exc))
     if len(expr) != 1 or len(labels) != 1:
+        if broken:  # a truncated table is the likely cause, not a missing one
+            raise DatasetError(
+                f"{root}: file corrupt: {'; '.join(broken[:3])} (found {len(expr)} readable "
+                f"expression table(s) and {len(labels)} readable label table(s))"
+            )
         raise DatasetError(
             f"{root}: expected one expression table (columns Subject, Filename, Onset, Apex, "
             f"Offset, AU, Expression type, Objective class) and one ME label table (... emotion); "
@@ -455,11 +464,11 @@ class Video:
         """Frame ``i`` (0-based) as an :class:`RGBDFrame` (colour RGB, depth uint16 mm)."""
         import cv2
 
+        from rt_sfamnet.images import read_jpeg
+
         n = self.numbers[i]
         cpath = self.color_dir / f"{n}.jpg"
-        bgr = cv2.imread(str(cpath), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise DatasetError(f"{cpath}: cannot be read as a JPEG image")
+        bgr = read_jpeg(cpath, DatasetError)
         color = np.ascontiguousarray(bgr[:, :, ::-1])
         depth = None
         if self.depth_dir is not None:

@@ -264,11 +264,11 @@ class FolderSource(Source):
     def _read(self, pos: int) -> RGBDFrame:
         import cv2
 
+        from rt_sfamnet.images import read_jpeg
+
         n = self._numbers[pos]
         cpath, dpath = self._colors[n], self._depths[n]
-        bgr = cv2.imread(str(cpath), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise SourceError(f"{cpath}: cannot be read as a JPEG image")
+        bgr = read_jpeg(cpath, SourceError)
         raw = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
         if raw is None:
             raise SourceError(f"{dpath}: cannot be read as a PNG image")

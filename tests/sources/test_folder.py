@@ -217,3 +217,27 @@ def test_simulated_dataset_video(tmp_path: Path) -> None:
         assert 300 < np.median(valid) < 3000  # a face 0.5-0.8 m away in front of a background
         np.testing.assert_array_equal(
             f.depth, dataset.dataset_depth_mm(folder / "depth" / f"{f.index}.png"))
+
+
+@pytest.mark.parametrize("keep", [0.8, 0.95, "no_eoi"])
+def test_truncated_jpeg_is_a_clear_error_not_a_grey_frame(tmp_path: Path, keep) -> None:
+    """libjpeg decodes a cut-short JPEG with only a warning (grey fill); the source refuses
+    it, naming the file, and the frames before it are delivered."""
+    folder = write_video(tmp_path / "v", [1, 2, 3])
+    jpg = folder / "color" / "2.jpg"
+    data = jpg.read_bytes()
+    jpg.write_bytes(data[:-2] if keep == "no_eoi" else data[: int(len(data) * keep)])
+    assert cv2.imread(str(jpg)) is not None  # what OpenCV alone would have analysed
+    with FolderSource(folder) as src:
+        it = iter(src)
+        assert next(it).index == 1
+        with pytest.raises(SourceError, match=r"2\.jpg: truncated or damaged JPEG image"):
+            next(it)
+
+
+def test_jpeg_with_trailing_zero_padding_is_read(tmp_path: Path) -> None:
+    folder = write_video(tmp_path / "v", [1, 2])
+    jpg = folder / "color" / "2.jpg"
+    jpg.write_bytes(jpg.read_bytes() + bytes(16))
+    with FolderSource(folder) as src:
+        assert [f.index for f in src] == [1, 2]
