@@ -5,6 +5,8 @@
 - :func:`rgbd_flow` / :func:`rgbd_flow_batch`: RGB-D scene flow (Herbst, Ren, Fox 2013).
 - :mod:`rt_sfamnet.flow.backend`: array-module selection (``"numpy"`` / ``"cupy"``) and small
   shared image helpers.
+- :mod:`rt_sfamnet.flow.pyramid`: pyramid level sizes and blur (leaf module, both solvers).
+- :mod:`rt_sfamnet.flow.checks`: the shape/dtype checks of the entry points.
 
 Importing this package needs NumPy (and Numba for the CPU kernels) only; CuPy is imported when
 the ``"cupy"`` backend is first used.
