@@ -80,7 +80,7 @@ class OpenedSource:
 
 def resolve_spec(spec: str, progress: Callable[[str], None] | None = None) -> str:
     """Turn ``"auto"`` / ``"demo"`` into a concrete source spec (may generate the demo)."""
-    from rt_sfamnet.commands.gui import camera_available, demo_source
+    from rt_sfamnet.sources import camera_available, demo_source
 
     if spec == "auto":
         if camera_available():
@@ -153,7 +153,7 @@ class EngineSession(QObject):
     def check_camera(self) -> None:
         """Look for a connected RealSense camera (asynchronously; emits cameraChecked)."""
         def job() -> None:
-            from rt_sfamnet.commands.gui import camera_available
+            from rt_sfamnet.sources import camera_available
 
             self.cameraChecked.emit(bool(camera_available()))
 

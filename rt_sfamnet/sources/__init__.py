@@ -9,6 +9,10 @@ spec                      Source                                      needs
 a directory               CAS(ME)^3-style frame folder (:mod:`.folder`)
 ========================  ==========================================  =====================
 
+``"auto"`` (the camera if one is connected, else the demo recording) and ``"demo"`` (the
+bundled demo recording, generated on first use) name a choice: :func:`resolve_spec`
+(:mod:`.spec`) turns them into one of the specs above.
+
 Backends are imported only when asked for, so importing this package needs NumPy alone.
 """
 
@@ -19,8 +23,10 @@ from typing import Any
 
 from rt_sfamnet.errors import SourceError
 from rt_sfamnet.sources.base import Source
+from rt_sfamnet.sources.spec import camera_available, demo_source, resolve_spec
 
-__all__ = ["Source", "open_source", "make_source"]
+__all__ = ["Source", "camera_available", "demo_source", "make_source", "open_source",
+           "resolve_spec"]
 
 RECORDING_SUFFIXES = (".bag", ".db3")
 

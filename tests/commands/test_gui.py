@@ -103,17 +103,6 @@ def test_bad_options_exit_2(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_camera_available_answers_a_bool_and_survives_sdk_errors(monkeypatch):
-    assert isinstance(gui.camera_available(), bool)
-    from rt_sfamnet.sources import realsense
-
-    def broken():
-        raise RuntimeError("USB error")
-
-    monkeypatch.setattr(realsense, "camera_connected", broken, raising=False)
-    assert gui.camera_available() is False
-
-
 def test_spotting_overrides_parse_json_values():
     assert parse_overrides(["k_micro=2", "variant=paper", "micro_threshold=0.6",
                                    "video_threshold=null"]) == {

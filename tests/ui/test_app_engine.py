@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -115,23 +114,6 @@ def test_wrong_weights_show_an_error(window, qtbot, tmp_path):
     assert window.banner.kind == "error"
     assert "wrong.safetensors" in window.banner.text()
     assert window.status.fields["weights"].text() == "weights wrong.safetensors"
-
-
-def test_default_source_without_camera_is_the_demo_or_the_simulator(monkeypatch):
-    from rt_sfamnet.commands import gui
-
-    monkeypatch.setattr(gui, "camera_available", lambda: False)
-    monkeypatch.setattr("rt_sfamnet.sim.demo.ensure_demo_recording",
-                        lambda path=None: Path("/data/demo.db3"))
-    assert gui.default_source() == str(Path("/data/demo.db3"))
-
-    def broken(path=None):
-        raise OSError("disk full")
-
-    monkeypatch.setattr("rt_sfamnet.sim.demo.ensure_demo_recording", broken)
-    assert gui.default_source() == "sim"
-    monkeypatch.setattr(gui, "camera_available", lambda: True)
-    assert gui.default_source() == "camera"
 
 
 def test_engine_stats_reach_the_status_bar(engine_window, qtbot):
