@@ -165,3 +165,15 @@ def test_depth_png_not_16_bit_or_not_aligned_is_a_dataset_error(tmp_path):
         v.read_frame(1)
     with pytest.raises(DatasetError, match="aligned"):
         v.read_frame(2)
+
+
+def test_split_modules_are_reexported_by_casme3():
+    from rt_sfamnet.datasets import annotations, casme3, folders, subjects
+
+    for module in (annotations, folders):
+        for name in module.__all__:
+            assert getattr(casme3, name) is getattr(module, name), name
+    assert casme3.subject_id is subjects.subject_id
+    assert subjects.subject_id(3.0) == subjects.subject_id(" sp NO 3") == "spNO.3"
+    assert sorted(["spNO.10", "x", "spNO.2"], key=subjects.subject_sort_key) == [
+        "spNO.2", "spNO.10", "x"]
