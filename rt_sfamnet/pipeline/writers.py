@@ -207,8 +207,7 @@ class EventWriter:
         """The events as :class:`~rt_sfamnet.intervals.Interval` objects (for evaluation)."""
         return [
             Interval(self.subject, self.video, e["onset"], e["apex"], e["offset"], e["type"],
-                     e["emotion"] if e["type"] == "micro" else "",
-                     {"confidence": _num(e["confidence"])})
+                     e["emotion"], {"confidence": _num(e["confidence"])})
             for e in self.events
         ]
 
