@@ -42,14 +42,12 @@ from typing import Any, Literal
 import numpy as np
 
 from rt_sfamnet.config import config_from_mapping
-from rt_sfamnet.errors import ConfigError
-from rt_sfamnet.face import CropBox, FaceConfig, FaceObservation, FaceTracker, to_crop_coords
+from rt_sfamnet.face import CropBox, FaceObservation, to_crop_coords
 from rt_sfamnet.frames import RGBDFrame
 
 __all__ = [
     "Crop",
     "FeatureConfig",
-    "FeatureExtractor",
     "area_matrix",
     "clean_scene_w",
     "crop_frame",
@@ -547,50 +545,3 @@ def pair_maps_batch(c0s: Sequence[Crop], c1s: Sequence[Crop],
             depths = (d0, d1)
         out = _assemble(oflow, sflow, [c.nose_xy for c in c0s], config, depths)
         return to_numpy(out)
-
-
-# ---------------------------------------------------------------------------------------------
-# Convenience: tracker + config
-# ---------------------------------------------------------------------------------------------
-
-
-class FeatureExtractor:
-    """A face tracker and a feature configuration together.
-
-    Usage::
-
-        fx = FeatureExtractor(FeatureConfig(mode="hybrid"))
-        obs = fx.observe(frame0)                 # FaceObservation or None
-        maps = fx.maps(frame0, frame1, obs)      # 3×42×42 float32
-        fx.close()
-    """
-
-    def __init__(self, config: FeatureConfig | None = None,
-                 face_config: FaceConfig | None = None,
-                 tracker: FaceTracker | None = None) -> None:
-        if config is not None and not isinstance(config, FeatureConfig):
-            raise ConfigError(f"FeatureExtractor: expected a FeatureConfig, found "
-                              f"{type(config).__name__}")
-        self.config = config or FeatureConfig()
-        self.tracker = tracker if tracker is not None else FaceTracker(face_config)
-
-    def observe(self, frame: RGBDFrame) -> FaceObservation | None:
-        """Track the face in ``frame`` (None when there is none)."""
-        return self.tracker.update(frame.color)
-
-    def crop(self, frame: RGBDFrame, obs: FaceObservation) -> Crop:
-        """The crop of ``frame`` with the box of ``obs``."""
-        return crop_frame(frame, obs, self.config.crop_size, self.config.depth_resize)
-
-    def maps(self, frame0: RGBDFrame, frame1: RGBDFrame, obs: FaceObservation) -> np.ndarray:
-        """3×map_size×map_size float32 maps from frame0 to frame1, both cut with ``obs``."""
-        return pair_maps(self.crop(frame0, obs), self.crop(frame1, obs), self.config)
-
-    def close(self) -> None:
-        self.tracker.close()
-
-    def __enter__(self) -> FeatureExtractor:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -11,7 +11,6 @@ from rt_sfamnet.face import CropBox, FaceObservation
 from rt_sfamnet.features import (
     Crop,
     FeatureConfig,
-    FeatureExtractor,
     area_matrix,
     crop_frame,
     optical_strain,
@@ -179,7 +178,7 @@ def test_crop_frame_geometry_and_depth_values():
     assert (c2.depth[30:, :60] > 0).mean() > 0.95
 
 
-def test_feature_extractor_on_a_real_face():
+def test_features_of_a_real_face_through_the_stages():
     from skimage import data
 
     color = np.ascontiguousarray(data.astronaut())
@@ -189,18 +188,24 @@ def test_feature_extractor_on_a_real_face():
     moved = np.ascontiguousarray(np.roll(np.roll(color, 2, axis=1), -1, axis=0))
     moved_depth = np.ascontiguousarray(np.roll(np.roll(depth, 2, axis=1), -1, axis=0) + 3)
     f1 = _frame(moved, moved_depth)
-    with FeatureExtractor(cfg("hybrid")) as fx:
-        obs = fx.observe(f0)
-        assert obs is not None
-        same = fx.maps(f0, f0, obs)
-        assert np.abs(same).max() < 1e-3
-        maps = fx.maps(f0, f1, obs)
-        # a 2 px / 1 px head translation and a 3 mm step back are removed with the nose motion
-        assert np.abs(maps[:, 4:-4, 4:-4]).mean(axis=(1, 2)).max() < 0.15
-        c0 = fx.crop(f0, obs)
-        c1 = fx.crop(f1, obs)
-        raw = pair_maps(c0, c1, cfg("hybrid", nose_patch=1))  # nothing sensible removed
-        assert raw.shape == (3, 42, 42)
+    from rt_sfamnet.face import FaceConfig, FaceTracker
+    from rt_sfamnet.pipeline.stages import FaceStage, PairBuilder
+
+    tracker = FaceTracker(FaceConfig())
+    try:
+        obs = FaceStage(tracker).observe(f0).obs
+    finally:
+        tracker.close()
+    assert obs is not None
+    builder = PairBuilder(cfg("hybrid"))
+    c0, c1 = builder.crop(f0, obs), builder.crop(f1, obs)
+    same = pair_maps(c0, c0, cfg("hybrid"))
+    assert np.abs(same).max() < 1e-3
+    maps = pair_maps(c0, c1, cfg("hybrid"))
+    # a 2 px / 1 px head translation and a 3 mm step back are removed with the nose motion
+    assert np.abs(maps[:, 4:-4, 4:-4]).mean(axis=(1, 2)).max() < 0.15
+    raw = pair_maps(c0, c1, cfg("hybrid", nose_patch=1))  # nothing sensible removed
+    assert raw.shape == (3, 42, 42)
 
 
 def test_config_checks():

@@ -32,6 +32,7 @@ from rt_sfamnet.frames import RGBDFrame
 from rt_sfamnet.spotting import SpottedInterval, SpottingConfig, StreamingSpotter
 
 __all__ = [
+    "MIN_DEPTH_FRACTION",
     "FaceStage",
     "Observed",
     "PairBuilder",
@@ -44,6 +45,9 @@ __all__ = [
 ]
 
 MAP_CHANNELS = 3
+#: A face box with less valid depth than this fraction is an empty-depth frame (engine and
+#: extraction share it).
+MIN_DEPTH_FRACTION = 0.2
 W_CHANNEL = 2  # the w stream (scene-flow depth motion) in the scene and hybrid modes
 
 
@@ -93,7 +97,7 @@ class FaceStage:
         min_depth_fraction: a face box with less valid depth than this is ``depth_ok=False``.
     """
 
-    def __init__(self, tracker: Any, min_depth_fraction: float = 0.2) -> None:
+    def __init__(self, tracker: Any, min_depth_fraction: float = MIN_DEPTH_FRACTION) -> None:
         self.tracker = tracker
         self.min_depth_fraction = float(min_depth_fraction)
 
@@ -144,6 +148,8 @@ class Sample:
         reason: why it has no maps: ``""`` (scored), ``"no_face"`` or ``"dropped"``.
         depth_ok: both face boxes held depth.
         maps: 3x42x42 float32 input maps once :meth:`PairBuilder.build` ran (None for a gap).
+        box: ``(x0, y0, size)`` of the face crop box of the window's first frame (square,
+            frame pixels; may extend past the frame), or None without a face there.
     """
 
     sample: int
@@ -154,6 +160,7 @@ class Sample:
     depth_ok: bool = True
     maps: np.ndarray | None = None
     crops: tuple[Crop, Crop] | None = None
+    box: tuple[int, int, int] | None = None
 
     @property
     def face_found(self) -> bool:
@@ -221,7 +228,11 @@ class SampleScheduler:
                 reason, ok = "no_face", True
             else:
                 reason, ok = "", start.depth_ok and entry.depth_ok
-            due.append(Sample(self.next_sample, s, ts, arrival, reason, ok))
+            box = None
+            if start is not None and start.obs is not None:
+                b = start.obs.box
+                box = (int(b.x0), int(b.y0), int(b.size))
+            due.append(Sample(self.next_sample, s, ts, arrival, reason, ok, box=box))
             self.next_sample += 1
         return due
 

@@ -12,6 +12,7 @@ from rt_sfamnet.errors import ConfigError
 from rt_sfamnet.face import FaceConfig, FaceObservation
 from rt_sfamnet.features import FeatureConfig
 from rt_sfamnet.frames import RGBDFrame
+from rt_sfamnet.pipeline.stages import MIN_DEPTH_FRACTION
 from rt_sfamnet.pipeline.stats import EngineStats
 from rt_sfamnet.spotting import SpottedInterval, SpottingConfig
 
@@ -63,7 +64,7 @@ class EngineConfig:
     max_batch: int = 32
     results_buffer: int = 2048
     keep_maps: bool = True
-    min_depth_fraction: float = 0.2
+    min_depth_fraction: float = MIN_DEPTH_FRACTION
     features: FeatureConfig | Mapping[str, Any] | None = None
     spotting: SpottingConfig | Mapping[str, Any] | None = None
     weights_spotting: bool = True
@@ -112,6 +113,8 @@ class FrameResult:
         sample: sample number since the last start/seek.
         depth_ok: both face boxes held depth (see ``min_depth_fraction``).
         reason: why the score is missing: ``""``, ``"no_face"`` or ``"dropped"``.
+        box: ``(x0, y0, size)`` of the face crop box of the window's first frame (square,
+            frame pixels), or None without a face there.
     """
 
     frame: int
@@ -127,6 +130,7 @@ class FrameResult:
     sample: int = 0
     depth_ok: bool = True
     reason: str = ""
+    box: tuple[int, int, int] | None = None
 
 
 @dataclass
