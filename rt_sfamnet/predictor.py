@@ -75,6 +75,7 @@ class Predictor:
         self.model = model.to(self.device).eval()
         self.meta = meta
         self.class_names: tuple[str, ...] = emotion_names(model.emotions)
+        self.path: Path | None = None  # the weights file (set by from_file)
 
     @classmethod
     def from_file(
@@ -92,7 +93,9 @@ class Predictor:
         if path is None:
             path = default_weights_path(emotions or 4, must_exist=True)
         model, meta = load_weights(path, emotions=emotions)
-        return cls(model, meta, device=device, threads=threads)
+        predictor = cls(model, meta, device=device, threads=threads)
+        predictor.path = Path(path).resolve()
+        return predictor
 
     @property
     def emotions(self) -> int:

@@ -1,5 +1,6 @@
 """rt_sfamnet.analyze: the notebook API gives the command's events, frames and summary."""
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,16 @@ def test_api_frames_and_summary_match_the_command(api_result, cli_out):
     assert api_result.summary["events"]["total"] == len(api_result.events)
     assert api_result.summary["metrics"]["micro"]["tp"] == 1
     assert api_result.out is None
+    fr = api_result.frames
+    assert (fr["input"] == str(CLIP.resolve())).all()
+    faced = fr[fr["face_found"] == 1]
+    assert len(faced) > 0 and faced[["face_x0", "face_y0", "face_size"]].notna().all().all()
+    assert (faced["face_size"] > 0).all() and set(fr["depth_ok"]) <= {0, 1}
+    assert api_result.summary["source_path"] == str(CLIP.resolve())
+    weights = Path(api_result.summary["weights"])
+    assert weights.name == "sfamnet-4emo.safetensors"
+    assert api_result.summary["weights_sha256"] == hashlib.sha256(weights.read_bytes()).hexdigest()
+    assert api_result.summary["rt_sfamnet_version"] == rt_sfamnet.__version__
     assert "1 micro-" in repr(api_result)
 
 

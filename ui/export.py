@@ -54,7 +54,7 @@ def frame_rows(history: ScoreHistory, class_names: Sequence[str]) -> list[dict[s
         }
         for i, c in enumerate(class_names):
             row[f"prob_{c}"] = None if probs is None else probs[i]
-        row["label"] = r.label or ""
+        row["argmax_class"] = r.label or ""  # the window's most probable class
         row["latency_ms"] = _finite(r.latency_ms)
         rows.append(row)
     return rows

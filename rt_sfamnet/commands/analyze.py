@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a folder")
     opts = RunOptions(out=out, seconds=args.seconds, protocol=args.protocol,
-                      progress=not args.no_progress, weights=args.weights,
+                      progress=not (args.no_progress or getattr(args, "quiet", False)), weights=args.weights,
                       gt=read_intervals(args.gt) if args.gt else None,
                       video=Path(str(args.source)).stem or "stream")
     config = engine_config(args)

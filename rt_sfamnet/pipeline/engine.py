@@ -664,7 +664,7 @@ class Engine:
                 frame=smp.frame, timestamp=smp.timestamp, face_found=smp.face_found,
                 score=score, micro_smoothed=None, macro_smoothed=None, probs=p, label=label,
                 latency_ms=0.0, maps=smp.maps if self.config.keep_maps else None,
-                sample=smp.sample, depth_ok=smp.depth_ok, reason=smp.reason,
+                sample=smp.sample, depth_ok=smp.depth_ok, reason=smp.reason, box=smp.box,
             ))
         return results, intervals
 

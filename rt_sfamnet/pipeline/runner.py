@@ -80,6 +80,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
                   weights: str | None) -> dict[str, Any]:
     """The ``summary.json`` object (see ``docs/realtime.md`` for the fields)."""
     from rt_sfamnet.pipeline.stats import percentiles_ms
+    from rt_sfamnet.pipeline.writers import run_identity
 
     st = engine.stats()
     p50, p95 = percentiles_ms(meta["latencies"])
@@ -117,7 +118,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
         "stage_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in st.stage_ms.items()},
         "batch_size_mean": st.batch_size_mean,
         "class_names": list(engine.class_names),
-        "weights": weights,
+        **run_identity(engine, weights),  # version, source_path, weights, weights_sha256
         "features": {"mode": s.features.mode, "input_scale": s.features.input_scale,
                      "input_clip": s.input_clip},
         "spotting": dataclasses.asdict(s.spotting),
@@ -126,6 +127,15 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
     if metrics is not None:
         out["metrics"] = metrics
     return out
+
+
+def f1_text(m: dict[str, Any]) -> str:
+    """``"0.67 (1 TP / 0 FP / 1 FN)"``, or ``"n/a (no intervals of this type in the ground
+    truth or the events)"`` when TP, FP and FN are all 0 (F1 is undefined, not 0)."""
+    tp, fp, fn = int(m.get("tp", 0)), int(m.get("fp", 0)), int(m.get("fn", 0))
+    if tp == fp == fn == 0:
+        return "n/a (none in the ground truth or the events)"
+    return f"{float(m['f1']):.2f} ({tp} TP / {fp} FP / {fn} FN)"
 
 
 def human_summary(summary: dict[str, Any], out: Path) -> str:
@@ -145,8 +155,7 @@ def human_summary(summary: dict[str, Any], out: Path) -> str:
     ]
     metrics = summary.get("metrics") or {}
     if "micro" in metrics:
-        parts = [f"{k} F1 {metrics[k]['f1']:.2f} ({metrics[k]['tp']} TP / {metrics[k]['fp']} FP / "
-                 f"{metrics[k]['fn']} FN)" for k in ("micro", "macro", "overall")]
+        parts = [f"{k} F1 {f1_text(metrics[k])}" for k in ("micro", "macro", "overall")]
         lines.append(f"against the ground truth ({metrics.get('protocol', 'megc')}): "
                      + "; ".join(parts))
     lines.append(f"results: {out}/frames.csv, events.csv, events.json, summary.json")
@@ -157,7 +166,7 @@ class _Outputs:
     """The run's three writers and what the summary needs from the stream."""
 
     def __init__(self, engine: Any, opts: RunOptions, gt: list | None) -> None:
-        from rt_sfamnet.pipeline.writers import EventWriter, FrameCsvWriter
+        from rt_sfamnet.pipeline.writers import EventWriter, FrameCsvWriter, source_label
 
         out = opts.out
         if gt:
@@ -165,7 +174,8 @@ class _Outputs:
         else:
             subject = "live"
             video = opts.video or Path(str(getattr(engine.source, "name", ""))).stem or "stream"
-        self.frames = FrameCsvWriter(out / "frames.csv", engine.class_names)
+        self.frames = FrameCsvWriter(out / "frames.csv", engine.class_names,
+                                     source=source_label(engine.source))
         try:
             self.events = EventWriter(out / "events.csv", out / "events.json", subject, video,
                                       engine.fps)

@@ -228,10 +228,8 @@ class SampleScheduler:
                 reason, ok = "no_face", True
             else:
                 reason, ok = "", start.depth_ok and entry.depth_ok
-            box = None
-            if start is not None and start.obs is not None:
-                b = start.obs.box
-                box = (int(b.x0), int(b.y0), int(b.size))
+            b = getattr(start.obs, "box", None) if start is not None else None
+            box = None if b is None else (int(b.x0), int(b.y0), int(b.size))
             due.append(Sample(self.next_sample, s, ts, arrival, reason, ok, box=box))
             self.next_sample += 1
         return due

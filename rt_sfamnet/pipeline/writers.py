@@ -8,8 +8,11 @@ only, and JSON files are replaced atomically (written to ``*.tmp`` and renamed).
 from __future__ import annotations
 
 import csv
+import functools
+import hashlib
 import json
 import math
+import os
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,12 +68,61 @@ def write_json_atomic(path: str | Path, obj: Any) -> None:
         fh.write(text)
 
 
+def source_label(source: Any) -> str:
+    """What a run's ``input`` column and summary call its source: the full path of a
+    recording or frame folder, else the source's name (``"simulator (seed 0)"``, the camera)."""
+    path = getattr(source, "path", None)
+    if path is not None:
+        return str(Path(path).resolve())
+    return str(getattr(source, "name", type(source).__name__))
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file (hex), cached while its size and mtime stay; None if unreadable."""
+    try:
+        st = os.stat(path)
+        return _sha256(str(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        return None
+
+
+def run_identity(engine: Any, weights: str | None = None) -> dict[str, Any]:
+    """What a summary records to tell runs apart: the package version, the source's full
+    path (:func:`source_label`), and the weights file actually loaded with its SHA-256 (the
+    default weights too; ``weights`` is the user's value when the predictor has no path)."""
+    from rt_sfamnet import __version__
+
+    path = getattr(getattr(engine, "predictor", None), "path", None)
+    if path is None and weights:
+        path = Path(weights).resolve()
+    return {
+        "rt_sfamnet_version": __version__,
+        "source_path": source_label(getattr(engine, "source", None)),
+        "weights": None if path is None else str(path),
+        "weights_sha256": None if path is None else file_sha256(path),
+    }
+
+
 class FrameCsvWriter:
     """The per-frame CSV: one row per scheduled sample, written in frame order.
 
-    Columns: ``frame, timestamp, face_found, score, micro_smoothed, macro_smoothed,
-    prob_<class>... , label, latency_ms``. Empty cells mean "not available" (no face,
-    dropped frame, or a smoothed value that was not final when the run ended).
+    Columns: ``frame, timestamp, input, face_found, face_x0, face_y0, face_size, depth_ok,
+    score, micro_smoothed, macro_smoothed, prob_<class>..., argmax_class, latency_ms``:
+    ``input`` is the source (a recording's full path); ``face_x0, face_y0, face_size`` the
+    square face crop box of the window's first frame in frame pixels; ``depth_ok`` 1 when
+    both face boxes held depth; ``argmax_class`` the most probable class of this one window
+    (a per-frame reading, not a detection: detections are the events). Empty cells mean "not
+    available" (no face, dropped frame, or a smoothed value that was not final when the run
+    ended).
 
     Rows wait until both smoothed curve values of their frame are final (a few samples
     later; at most ``max_pending`` rows wait) and are then written and flushed.
@@ -79,18 +131,22 @@ class FrameCsvWriter:
         path: output file.
         class_names: class names in probability order.
         max_pending: rows buffered while waiting for smoothed values.
+        source: the ``input`` column's value (see :func:`source_label`).
     """
 
-    def __init__(self, path: str | Path, class_names: Iterable[str], max_pending: int = 512):
+    def __init__(self, path: str | Path, class_names: Iterable[str], max_pending: int = 512,
+                 source: str = ""):
         self.path = Path(path)
         self.class_names = tuple(class_names)
         self.max_pending = int(max_pending)
+        self.source = str(source)
         self._fh = self.path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._fh)
         self.columns = (
-            ["frame", "timestamp", "face_found", "score", "micro_smoothed", "macro_smoothed"]
+            ["frame", "timestamp", "input", "face_found", "face_x0", "face_y0", "face_size",
+             "depth_ok", "score", "micro_smoothed", "macro_smoothed"]
             + [f"prob_{c}" for c in self.class_names]
-            + ["label", "latency_ms"]
+            + ["argmax_class", "latency_ms"]
         )
         self._csv.writerow(self.columns)
         self._fh.flush()
@@ -114,9 +170,10 @@ class FrameCsvWriter:
         micro = self._micro.pop(r.frame, None)
         macro = self._macro.pop(r.frame, None)
         probs = list(r.probs) if r.probs is not None else [None] * len(self.class_names)
+        box = getattr(r, "box", None) or ("", "", "")
         self._csv.writerow(
-            [r.frame, _seconds(r.timestamp), int(bool(r.face_found)), _num(r.score),
-             _num(micro), _num(macro)]
+            [r.frame, _seconds(r.timestamp), self.source, int(bool(r.face_found)), *box,
+             int(bool(getattr(r, "depth_ok", True))), _num(r.score), _num(micro), _num(macro)]
             + [_num(p) for p in probs]
             + [r.label or "", _num(r.latency_ms, 5)]
         )

@@ -63,7 +63,7 @@ def test_analyze_simulation_writes_every_file(tmp_path, weights_file, capsys):
     for r in scored:
         probs = [float(r[f"prob_{c}"]) for c in summary["class_names"]]
         assert sum(probs) == pytest.approx(1.0, abs=1e-3)
-        assert r["label"] in summary["class_names"]
+        assert r["argmax_class"] in summary["class_names"]
         assert r["micro_smoothed"] != "" and r["macro_smoothed"] != ""
     # the simulator knows its ground truth: MEGC metrics are in the summary
     m = summary["metrics"]
@@ -251,7 +251,7 @@ def test_stopping_early_publishes_the_intervals_the_offline_spotter_finds(tmp_pa
     rows = read_frames(out / "frames.csv")
     assert 0 < len(rows) < (8 * 30 - 6) // 2  # cut before the end of the stream
     scores = np.array([float(r["score"]) if r["score"] else 0.0 for r in rows], np.float32)
-    labels = [r["label"] or "neutral" for r in rows]
+    labels = [r["argmax_class"] or "neutral" for r in rows]
     cfg = config_from_mapping(SpottingConfig, summary["spotting"])
     expected = [(iv.type, iv.onset, iv.offset) for iv in spot(scores, labels, cfg)]
     got = [(iv.type, iv.onset, iv.offset) for iv in read_intervals(out / "events.csv")]

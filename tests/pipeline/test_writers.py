@@ -34,11 +34,13 @@ def test_frame_csv_writer_waits_for_final_curves(tmp_path):
     assert float(rows[1]["micro_smoothed"]) == pytest.approx(0.2)
     assert float(rows[1]["macro_smoothed"]) == pytest.approx(0.07)
     assert rows[2]["micro_smoothed"] == ""
-    assert rows[3]["score"] == "" and rows[3]["face_found"] == "0" and rows[3]["label"] == ""
+    assert rows[3]["score"] == "" and rows[3]["face_found"] == "0"
+    assert rows[3]["argmax_class"] == ""
     assert float(rows[0]["prob_surprise"]) == pytest.approx(0.3)
-    assert list(rows[0]) == ["frame", "timestamp", "face_found", "score", "micro_smoothed",
-                             "macro_smoothed"] + [f"prob_{c}" for c in names] + ["label",
-                                                                                 "latency_ms"]
+    assert list(rows[0]) == ["frame", "timestamp", "input", "face_found", "face_x0", "face_y0",
+                             "face_size", "depth_ok", "score", "micro_smoothed",
+                             "macro_smoothed"] + [f"prob_{c}" for c in names] + [
+                                 "argmax_class", "latency_ms"]
 
 
 def test_frame_csv_writer_keeps_camera_timestamps_to_the_millisecond(tmp_path):
@@ -74,3 +76,54 @@ def test_event_writer_csv_is_an_interval_file(tmp_path):
     assert (back.subject, back.video, back.onset, back.apex, back.offset, back.type,
             back.emotion) == ("sim", "seed1", 30, 36, 44, "micro", "positive")
     assert float(back.extra["start_s"]) == 1.0 and float(back.extra["end_s"]) == 1.5
+
+
+def test_frame_csv_writer_box_depth_and_input_columns(tmp_path):
+    from rt_sfamnet.pipeline import FrameResult
+    from rt_sfamnet.pipeline.writers import FrameCsvWriter
+
+    w = FrameCsvWriter(tmp_path / "f.csv", ("a", "neutral"), source="/data/x.db3")
+    w.add_results([
+        FrameResult(0, 0.0, True, 0.5, None, None, np.array([0.75, 0.25]), "a", 1.0,
+                    depth_ok=False, box=(10, 20, 96)),
+        FrameResult(2, 0.1, False, None, None, None, None, None, 1.0, reason="no_face"),
+    ])
+    w.close()
+    rows = list(csv.DictReader((tmp_path / "f.csv").open()))
+    assert [r["input"] for r in rows] == ["/data/x.db3"] * 2
+    assert (rows[0]["face_x0"], rows[0]["face_y0"], rows[0]["face_size"]) == ("10", "20", "96")
+    assert rows[0]["depth_ok"] == "0" and rows[0]["argmax_class"] == "a"
+    assert (rows[1]["face_x0"], rows[1]["face_size"], rows[1]["depth_ok"]) == ("", "", "1")
+
+
+def test_source_label_and_run_identity(tmp_path):
+    import hashlib
+    from types import SimpleNamespace
+
+    from rt_sfamnet import __version__
+    from rt_sfamnet.pipeline.writers import file_sha256, run_identity, source_label
+
+    rec = tmp_path / "rec.db3"
+    rec.write_bytes(b"x")
+    wts = tmp_path / "w.safetensors"
+    wts.write_bytes(b"abc")
+    assert source_label(SimpleNamespace(path=rec, name="recording rec.db3")) == str(rec.resolve())
+    assert source_label(SimpleNamespace(name="simulator (seed 3)")) == "simulator (seed 3)"
+    assert file_sha256(wts) == hashlib.sha256(b"abc").hexdigest()
+    assert file_sha256(tmp_path / "missing") is None
+    engine = SimpleNamespace(source=SimpleNamespace(name="cam"),
+                             predictor=SimpleNamespace(path=wts))
+    ident = run_identity(engine, None)
+    assert ident == {"rt_sfamnet_version": __version__, "source_path": "cam",
+                     "weights": str(wts), "weights_sha256": hashlib.sha256(b"abc").hexdigest()}
+    no_path = SimpleNamespace(source=None, predictor=SimpleNamespace(path=None))
+    assert run_identity(no_path, None)["weights"] is None
+    assert run_identity(no_path, str(wts))["weights_sha256"] == ident["weights_sha256"]
+
+
+def test_f1_text_says_n_a_without_intervals():
+    from rt_sfamnet.pipeline.runner import f1_text
+
+    assert f1_text({"f1": 0.0, "tp": 0, "fp": 0, "fn": 0}).startswith("n/a")
+    assert f1_text({"f1": 0.0, "tp": 0, "fp": 2, "fn": 0}) == "0.00 (0 TP / 2 FP / 0 FN)"
+    assert f1_text({"f1": 2 / 3, "tp": 1, "fp": 0, "fn": 1}) == "0.67 (1 TP / 0 FP / 1 FN)"
