@@ -75,6 +75,7 @@ class UpdateDrawer:
         self.last_frame_index = -1
         self.last_obs_frame = -2
         p.probs.set_classes(eng.class_names)
+        p.plot.set_classes(eng.class_names)
         p.probs.set_probs(None)
         p.maps.clear()
         p.maps.set_mode(eng.feature_config.mode)

@@ -1,8 +1,9 @@
 """Export what the app has seen: spotted events and per-frame scores (CSV or JSON).
 
 The files have the same format as ``rt-sfamnet analyze`` writes (the pipeline's writers are
-reused): ``<stem>_events.csv`` + ``<stem>_events.json`` (the events CSV is an interval file
-that ``rt-sfamnet evaluate --pred`` reads) and ``<stem>_frames.csv`` or
+reused): ``<stem>_events.csv`` + ``<stem>_events.json`` (type, emotion and confidence of every
+interval, MaE included; the events CSV is an interval file that ``rt-sfamnet evaluate --pred``
+reads) and ``<stem>_frames.csv`` or
 ``<stem>_frames.json`` (one row / object per analysed frame: frame, timestamp, face_found,
 score, micro_smoothed, macro_smoothed, prob_<class>..., label, latency_ms).
 """

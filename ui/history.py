@@ -217,3 +217,25 @@ def match_ground_truth(event: Any, truth: Iterable[Any] | None, min_iou: float =
         if iou >= best_iou:
             best, best_iou = gt, iou
     return best
+
+
+def truth_emotion(gt: Any) -> str:
+    """Emotion of a true interval: its ``emotion``, else the simulator's ``prototype`` column
+    (the emotion whose action units a macro-expression animates; the interval format leaves
+    a MaE's emotion empty); ``""`` when neither is known."""
+    emotion = str(getattr(gt, "emotion", "") or "")
+    if emotion:
+        return emotion
+    extra = getattr(gt, "extra", None) or {}
+    return str(extra.get("prototype", "") or "")
+
+
+def overlapping_truth(event: Any, truth: Iterable[Any] | None) -> tuple[Any, float]:
+    """The true interval of any type that ``event`` overlaps most (IoU), and that IoU;
+    ``(None, 0.0)`` when it overlaps none."""
+    best, best_iou = None, 0.0
+    for gt in truth or []:
+        iou = interval_iou(event, gt)
+        if iou > best_iou:
+            best, best_iou = gt, iou
+    return best, best_iou

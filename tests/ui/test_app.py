@@ -212,3 +212,34 @@ def test_screenshot(window, tmp_path):
 
     img = QImage(str(out))
     assert (img.width(), img.height()) == (window.width(), window.height())
+
+
+def test_me_and_mae_reach_plot_list_and_export_with_their_emotions(window, tmp_path):
+    from PySide6.QtGui import QColor
+
+    from rt_sfamnet.intervals import Interval
+    from ui import theme
+
+    truth = [Interval("sim", "demo", 150, 171, 222, "macro", "", {"prototype": "surprise"})]
+    window.plot.set_ground_truth(truth, 30.0)
+    window.event_list.set_ground_truth(truth)
+    ivs = [spotted("micro", 74, 90, "positive", 0.91), spotted("macro", 148, 225, "surprise", 0.72),
+           spotted("macro", 452, 530, "", 0.63)]
+    window.apply_update(make_update(600, intervals=ivs))
+    assert [r.label.toPlainText() for r in window.plot.spotted] == [
+        "ME positive 0.91", "MaE surprise 0.72", "MaE — 0.63"]
+    assert [window.event_list.item(r, 5).text() for r in range(3)] == ["✗", "✓ GT: surprise", "✗"]
+    # one colour per emotion, the same in the plot and in the list
+    for row, region in enumerate(window.plot.spotted):
+        assert window.event_list.item(row, 2).foreground().color() == QColor(region.color)
+    assert window.plot.spotted[1].color == theme.emotion_hex("surprise")
+    assert window.video.event_badge.toPlainText().strip() == "MaE — 0.63"
+
+    files = window.export(tmp_path / "mae.csv", "csv")
+    with files[0].open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["type"], r["emotion"], r["confidence"]) for r in rows] == [
+        ("micro", "positive", "0.91"), ("macro", "surprise", "0.72"), ("macro", "", "0.63")]
+    events = json.loads(files[1].read_text())
+    assert [(e["type"], e["emotion"]) for e in events] == [
+        ("micro", "positive"), ("macro", "surprise"), ("macro", "")]

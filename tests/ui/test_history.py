@@ -8,7 +8,14 @@ import pytest
 from rt_sfamnet.errors import RtSfamnetError
 from rt_sfamnet.intervals import Interval
 from tests.ui.helpers import make_results, spotted
-from ui.history import EventLog, ScoreHistory, interval_iou, match_ground_truth
+from ui.history import (
+    EventLog,
+    ScoreHistory,
+    interval_iou,
+    match_ground_truth,
+    overlapping_truth,
+    truth_emotion,
+)
 from ui.imaging import colorize_depth, depth_range, turbo_lut
 
 
@@ -70,6 +77,24 @@ def test_ground_truth_matching_uses_iou_half_and_type():
     assert match_ground_truth(spotted("macro", 100, 119, ""), gt) is None
     assert match_ground_truth(spotted("macro", 310, 399, ""), gt) is gt[1]
     assert match_ground_truth(spotted("micro", 0, 5, "x"), None) is None
+
+
+def test_truth_emotion_falls_back_to_the_prototype_of_a_macro_expression():
+    assert truth_emotion(Interval("s", "v", 1, 2, 3, "micro", "sad")) == "sad"
+    assert truth_emotion(Interval("s", "v", 1, 2, 30, "macro", "", {"prototype": "happy"})) == (
+        "happy")
+    assert truth_emotion(Interval("s", "v", 1, 2, 30, "macro", "")) == ""
+
+
+def test_overlapping_truth_is_the_largest_iou_of_any_type():
+    gt = [Interval("s", "v", 100, None, 199, "macro", ""),
+          Interval("s", "v", 150, None, 159, "micro", "sad")]
+    # an ME 150-159 inside the MaE: IoU 10/100 with the MaE, 1.0 with the ME
+    assert overlapping_truth(spotted("micro", 150, 159, "x"), gt) == (gt[1], 1.0)
+    # 190-209: 10 frames of the MaE's 100 + 10 -> IoU 10/110
+    near, iou = overlapping_truth(spotted("micro", 190, 209, "x"), gt)
+    assert near is gt[0] and iou == pytest.approx(10 / 110)
+    assert overlapping_truth(spotted("micro", 300, 310, "x"), gt) == (None, 0.0)
 
 
 def test_colorize_depth_maps_range_to_lut_and_holes_to_black():

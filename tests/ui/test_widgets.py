@@ -85,9 +85,14 @@ def test_score_plot_curves_thresholds_regions_and_ground_truth(qtbot):
 
 
 def test_interval_text():
-    assert interval_text(spotted("macro", 0, 10, "", 0.61)) == "MaE 0.61"
+    assert interval_text(spotted("macro", 0, 10, "", 0.61)) == "MaE — 0.61"
+    assert interval_text(spotted("macro", 0, 10, "surprise", 0.61)) == "MaE surprise 0.61"
     gt = Interval("s", "v", 1, 2, 3, "micro", "sad")
     assert interval_text(gt, ground_truth=True) == "GT ME sad"
+    # a true MaE has no emotion in the interval format; the simulator's prototype names it
+    gt_mae = Interval("s", "v", 1, 2, 30, "macro", "", {"prototype": "happy"})
+    assert interval_text(gt_mae, ground_truth=True) == "GT MaE happy"
+    assert interval_text(Interval("s", "v", 1, 2, 30, "macro", ""), ground_truth=True) == "GT MaE"
 
 
 def test_probability_bars(qtbot):
@@ -116,7 +121,7 @@ def test_event_list_rows_ground_truth_and_click(qtbot):
     events.add_event(spotted("macro", 400, 470, "", 0.65), fps=30.0)
     assert events.rowCount() == 2
     row0 = [events.item(0, c).text() for c in range(6)]
-    assert row0 == ["0:03.4", "ME", "positive", "0.77", "101–121", "✓"]
+    assert row0 == ["0:03.4", "ME", "positive", "0.77", "101–121", "✓ GT: happy"]
     assert events.item(1, 5).text() == "✗"
     assert events.item(1, 2).text() == "—"
     with qtbot.waitSignal(events.eventActivated) as blocker:
@@ -219,3 +224,120 @@ def test_playback_bar_emits_play_seek_and_speed(qtbot):
     assert bar.slider.value() == 90 and bar.time_label.text() == "0:03.0 / 0:10.0"
     bar.set_seekable(False, None, 30.0)
     assert not bar.slider.isEnabled() and bar.time_label.text().endswith("live")
+
+
+# ---------------------------------------------------------------- ME and MaE, by emotion
+#: a known list: an ME, a MaE, an ME inside that MaE, a MaE without emotion (frames, 30 fps)
+INTERVALS = [
+    ("micro", 74, 90, "positive", 0.91),
+    ("macro", 148, 225, "surprise", 0.72),
+    ("micro", 180, 192, "negative", 0.66),
+    ("macro", 452, 530, "", 0.63),
+]
+TRUTH = [
+    Interval("sim", "demo", 75, 80, 88, "micro", "happy", {"prototype": "happy"}),
+    Interval("sim", "demo", 150, 171, 222, "macro", "", {"prototype": "surprise"}),
+    Interval("sim", "demo", 450, 477, 540, "macro", "", {"prototype": "sad"}),
+]
+
+
+def _region_colours(region):
+    """(fill, border) QColor of a spotted region's plot item."""
+    return region.item.brush.color(), region.item.lines[0].pen.color()
+
+
+def test_spotted_me_and_mae_are_drawn_alike_coloured_by_emotion(qtbot):
+    from ui.widgets.scoreplot import LABEL_ROWS, REGION_FILL_ALPHA, REGION_LINE_ALPHA
+
+    plot = ScorePlot(window_s=20.0)
+    qtbot.addWidget(plot)
+    plot.resize(1000, 320)
+    plot.show()
+    for kind, on, off, emo, score in INTERVALS:
+        plot.add_spotted(spotted(kind, on, off, emo, score), fps=30.0)
+    plot.set_now(19.0)
+    assert len(plot.spotted) == 4
+    assert [r.label.toPlainText() for r in plot.spotted] == [
+        "ME positive 0.91", "MaE surprise 0.72", "ME negative 0.66", "MaE — 0.63"]
+    assert [r.kind for r in plot.spotted] == ["micro", "macro", "micro", "macro"]
+    expected = [theme.emotion_hex(e) for e in ("positive", "surprise", "negative", "")]
+    for region, hex_ in zip(plot.spotted, expected, strict=True):
+        fill, border = _region_colours(region)
+        # the same opacity for ME and MaE: one is as visible as the other
+        assert (fill.red(), fill.green(), fill.blue()) == QColor(hex_).getRgb()[:3]
+        assert (fill.alpha(), border.alpha()) == (REGION_FILL_ALPHA, REGION_LINE_ALPHA)
+        assert border.getRgb()[:3] == QColor(hex_).getRgb()[:3]
+        assert region.label.color.getRgb()[:3] == QColor(hex_).getRgb()[:3]
+        assert region.visible and region.label.isVisible()
+        assert region.label.textItem.font().bold()
+        assert region.label.anchor.y() == pytest.approx(-1.1 * LABEL_ROWS[region.kind])
+    assert plot.spotted[3].color == theme.UNKNOWN_COLOR  # MaE without emotion still shown
+    # the labels of an ME inside a MaE sit on different rows and do not overlap
+    qtbot.wait(20)
+    mae, me = plot.spotted[1].label.sceneBoundingRect(), plot.spotted[2].label.sceneBoundingRect()
+    assert mae.width() > 20 and me.width() > 20
+    assert not mae.intersects(me)
+    assert me.top() >= mae.bottom() - 0.5
+
+
+def test_ground_truth_mae_bands_carry_the_prototype_emotion(qtbot):
+    plot = ScorePlot(window_s=20.0)
+    qtbot.addWidget(plot)
+    plot.set_ground_truth(TRUTH, fps=30.0)
+    assert [r.label.toPlainText() for r in plot.ground_truth] == [
+        "GT ME happy", "GT MaE surprise", "GT MaE sad"]
+    for region, emo in zip(plot.ground_truth, ("happy", "surprise", "sad"), strict=True):
+        assert region.emotion == emo
+        assert region.item.brush().color().getRgb()[:3] == QColor(theme.emotion_hex(emo)).getRgb()[:3]
+    # ME labels beside the band, MaE labels inside it (from its start)
+    assert plot.ground_truth[0].label.pos().x() == pytest.approx(89 / 30)
+    assert plot.ground_truth[1].label.pos().x() == pytest.approx(150 / 30)
+
+
+def test_legend_has_one_swatch_per_emotion_class(qtbot):
+    plot = ScorePlot()
+    qtbot.addWidget(plot)
+    assert "spotted (colour = emotion)" in plot.legend.text()
+    classes = ("negative", "positive", "surprise", "others", "neutral")
+    plot.set_classes(classes)
+    html = plot.legend.text()
+    for c in classes:
+        assert f'<span style="color:{theme.emotion_hex(c)}">■</span>&nbsp;{c}' in html
+    plot.set_thresholds(0.5, 0.6)  # the swatches stay when the thresholds change
+    assert html.count("■") == 5 and plot.legend.text().count("■") == 5
+
+
+def test_event_list_shows_type_emotion_confidence_and_true_emotion(qtbot):
+    events = EventList()
+    qtbot.addWidget(events)
+    events.set_ground_truth(TRUTH)
+    for kind, on, off, emo, score in INTERVALS:
+        events.add_event(spotted(kind, on, off, emo, score), fps=30.0)
+    rows = [[events.item(r, c).text() for c in range(1, 6)] for r in range(events.rowCount())]
+    assert rows == [
+        ["ME", "positive", "0.91", "74–90", "✓ GT: happy"],
+        ["MaE", "surprise", "0.72", "148–225", "✓ GT: surprise"],
+        ["ME", "negative", "0.66", "180–192", "✗"],
+        ["MaE", "—", "0.63", "452–530", "✓ GT: sad"],
+    ]
+    # the ME inside the true MaE: the tooltip says which truth it overlaps
+    assert events.item(2, 5).toolTip() == (
+        "no true ME overlaps with IoU ≥ 0.5; overlaps the true MaE 150–222 (surprise, "
+        "IoU 0.18)")  # 13 frames of 73
+    assert events.item(1, 5).toolTip() == (
+        "matches the true MaE 150–222 (IoU 0.94), true emotion surprise")  # 73 of 78
+    assert "(IoU 0.87)" in events.item(3, 5).toolTip()  # 79 of 91
+
+    def swatch(row, col):
+        return events.item(row, col).icon().pixmap(10, 10).toImage().pixelColor(5, 5)
+
+    # the emotion cell's colour is the plot's; the GT cell shows the true emotion's colour
+    for row, emo in enumerate(("positive", "surprise", "negative", "")):
+        assert swatch(row, 2) == QColor(theme.emotion_hex(emo))
+        assert events.item(row, 2).foreground().color() == QColor(theme.emotion_hex(emo))
+    assert swatch(1, 5) == QColor(theme.emotion_hex("surprise"))
+    assert swatch(3, 5) == QColor(theme.emotion_hex("sad"))
+    assert events.item(2, 5).icon().isNull()
+    # without ground truth the column is empty
+    events.set_ground_truth(None)
+    assert [events.item(r, 5).text() for r in range(4)] == ["", "", "", ""]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from ui import theme
-from ui.history import match_ground_truth
+from ui.history import interval_iou, match_ground_truth, overlapping_truth, truth_emotion
 
 COLUMNS = ("Time", "Type", "Emotion", "Conf.", "Frames", "GT")
 
@@ -31,9 +31,37 @@ def _swatch(color: str) -> QIcon:
     return QIcon(pm)
 
 
+HIT_COLOR = "#59a14f"
+MISS_COLOR = "#e15759"
+
+
+def ground_truth_text(iv: Any, truth: Iterable[Any] | None) -> tuple[str, str, Any]:
+    """(cell text, tooltip, matched true interval or None) of the GT column for ``iv``.
+
+    A hit (a true interval of the same type with IoU >= 0.5, the MEGC criterion) shows the
+    true emotion: ``"✓ GT: happy"`` (``"✓ GT: —"`` when the truth has none); a miss shows
+    ``"✗"``, and the tooltip names the true interval it overlaps most, if any.
+    """
+    hit = match_ground_truth(iv, truth)
+    kind = theme.type_label(str(iv.type))
+    if hit is not None:
+        emotion = truth_emotion(hit)
+        return (f"✓ GT: {emotion or '—'}",
+                f"matches the true {kind} {int(hit.onset)}–{int(hit.offset)} "
+                f"(IoU {interval_iou(iv, hit):.2f}), true emotion {emotion or 'unknown'}", hit)
+    tip = f"no true {kind} overlaps with IoU ≥ 0.5"
+    near, iou = overlapping_truth(iv, truth)
+    if near is not None:
+        tip += (f"; overlaps the true {theme.type_label(str(near.type))} "
+                f"{int(near.onset)}–{int(near.offset)} ({truth_emotion(near) or 'no emotion'}, "
+                f"IoU {iou:.2f})")
+    return "✗", tip, None
+
+
 class EventList(QTableWidget):
     """One row per spotted interval: time of onset, ME/MaE, emotion, confidence, frames, and
-    whether it hits a ground-truth interval (IoU >= 0.5) when the source knows the truth.
+    whether it hits a ground-truth interval (IoU >= 0.5) when the source knows the truth,
+    with the true emotion.
 
     Signals:
         eventActivated(int): onset frame of the row the user clicked or activated.
@@ -74,12 +102,13 @@ class EventList(QTableWidget):
     def _gt_item(self, iv: Any) -> QTableWidgetItem:
         if self.ground_truth is None:
             return QTableWidgetItem("")
-        hit = match_ground_truth(iv, self.ground_truth)
-        item = QTableWidgetItem("✓" if hit is not None else "✗")
-        item.setForeground(QColor("#59a14f" if hit is not None else "#e15759"))
-        item.setToolTip("matches a true interval (IoU ≥ 0.5)" if hit is not None
-                        else "no true interval of this type overlaps with IoU ≥ 0.5")
-        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+        text, tip, hit = ground_truth_text(iv, self.ground_truth)
+        if hit is not None:  # the swatch of the true emotion, next to the spotted one's
+            item = QTableWidgetItem(_swatch(theme.emotion_hex(truth_emotion(hit))), text)
+        else:
+            item = QTableWidgetItem(text)
+        item.setForeground(QColor(HIT_COLOR if hit is not None else MISS_COLOR))
+        item.setToolTip(tip)
         return item
 
     def add_event(self, iv: Any, fps: float) -> None:

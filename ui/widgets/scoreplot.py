@@ -12,14 +12,20 @@ from PySide6.QtGui import QColor, QFont, QPen
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
 from ui import theme
-from ui.history import ScoreHistory
+from ui.history import ScoreHistory, truth_emotion
 
 #: y of the ground-truth band above the score range (scores live in [0, 1]).
 GT_BAND = (1.04, 1.14)
 Y_RANGE = (-0.03, 1.17)
+#: Label row of a spotted interval under the ground-truth band: MaE labels on the top row,
+#: ME labels one row below, so that an ME inside a MaE keeps both labels readable.
+LABEL_ROWS = {"macro": 0, "micro": 1}
+#: Opacity (0..255) of a spotted region's fill and border, the same for ME and MaE.
+REGION_FILL_ALPHA = 60
+REGION_LINE_ALPHA = 200
 
 
-def _legend_html(threshold_text: str) -> str:
+def _legend_html(threshold_text: str, classes: Iterable[str] = ()) -> str:
     def swatch(color: str, text: str, dash: bool = False) -> str:
         line = "┄┄" if dash else "━━"
         return f'<span style="color:{color}">{line}</span>&nbsp;{text}'
@@ -29,21 +35,32 @@ def _legend_html(threshold_text: str) -> str:
         swatch(theme.MICRO_COLOR, "ME-smoothed"),
         swatch(theme.MACRO_COLOR, "MaE-smoothed"),
         swatch("#dddddd", threshold_text, dash=True),
-        '<span style="color:#dddddd">▮</span>&nbsp;spotted (colour = emotion)',
         '<span style="color:#dddddd">▬</span>&nbsp;ground truth',
     ]
-    return "&nbsp;&nbsp;&nbsp;".join(parts)
+    names = list(classes)
+    if names:  # one swatch per emotion class: the colours of regions, bands and the list
+        parts.append("spotted:&nbsp;" + " ".join(
+            f'<span style="color:{theme.emotion_hex(c)}">■</span>&nbsp;{c}' for c in names))
+    else:
+        parts.append('<span style="color:#dddddd">▮</span>&nbsp;spotted (colour = emotion)')
+    return "&nbsp;&nbsp; ".join(parts)  # a plain space: the legend may wrap there
 
 
 class _Region:
-    """One interval drawn on the plot: a shaded region (spotted) or a band (ground truth)."""
+    """One interval drawn on the plot: a shaded region (spotted) or a band (ground truth).
+
+    Attributes:
+        kind: ``"micro"`` or ``"macro"``; ``emotion``: the emotion drawn (may be empty);
+        color: its colour (hex); item, label: the plot items.
+    """
 
     def __init__(self, plot: pg.PlotItem, t0: float, t1: float, text: str, color: str,
-                 ground_truth: bool) -> None:
+                 ground_truth: bool, kind: str = "micro", emotion: str = "") -> None:
         self.t0, self.t1 = t0, t1
         self.text = text
         self.color = color
         self.ground_truth = ground_truth
+        self.kind, self.emotion = str(kind), str(emotion)
         c = QColor(color)
         if ground_truth:
             item = QGraphicsRectItem(QRectF(t0, GT_BAND[0], t1 - t0, GT_BAND[1] - GT_BAND[0]))
@@ -53,18 +70,28 @@ class _Region:
             pen = QPen(c)
             pen.setCosmetic(True)
             item.setPen(pen)
-            # beside the band (after its end), so short ME bands stay visible
-            label = pg.TextItem(text, color=c, anchor=(0, 0.5))
-            label.setPos(t1, sum(GT_BAND) / 2)
+            if self.kind == "macro":
+                # inside the (long) band, dark on its colour: text longer than the band
+                # runs into the dark background, where it cannot be seen
+                label = pg.TextItem(text, color=theme.BACKGROUND, anchor=(0, 0.5))
+                label.setPos(t0, sum(GT_BAND) / 2)
+                label.setFont(_bold_font())
+            else:
+                # beside the band (after its end), so short ME bands stay visible
+                label = pg.TextItem(text, color=c, anchor=(0, 0.5))
+                label.setPos(t1, sum(GT_BAND) / 2)
         else:
             fill = QColor(c)
-            fill.setAlpha(60)
+            fill.setAlpha(REGION_FILL_ALPHA)
             line = QColor(c)
-            line.setAlpha(200)
+            line.setAlpha(REGION_LINE_ALPHA)
             item = pg.LinearRegionItem(
                 values=(t0, t1), movable=False, brush=pg.mkBrush(fill), pen=pg.mkPen(line)
             )
-            label = pg.TextItem(text, color=c, anchor=(0, 0), fill=pg.mkBrush(30, 31, 34, 200))
+            # row r: the label's top edge r label-heights below y = 1
+            row = LABEL_ROWS.get(self.kind, 1)
+            label = pg.TextItem(text, color=c, anchor=(0, -1.1 * row),
+                                fill=pg.mkBrush(30, 31, 34, 200))
             label.setPos(t0, 1.0)
             label.setFont(_bold_font())
         item.setZValue(-5 if not ground_truth else 2)
@@ -92,11 +119,15 @@ def _bold_font() -> QFont:
 
 
 def interval_text(iv: Any, ground_truth: bool = False) -> str:
-    """Label of an interval: type (ME/MaE), emotion, and the confidence when known."""
+    """Label of an interval: type (ME/MaE), emotion, and the confidence when known.
+
+    A spotted interval without an emotion shows "—" in its place ("MaE — 0.61"); a true
+    interval shows its emotion, or the simulator's prototype emotion of a MaE.
+    """
     parts = ["GT" if ground_truth else "", theme.type_label(str(iv.type))]
-    emotion = str(getattr(iv, "emotion", "") or "")
-    if emotion:
-        parts.append(emotion)
+    emotion = truth_emotion(iv) if ground_truth else str(getattr(iv, "emotion", "") or "")
+    if emotion or not ground_truth:
+        parts.append(emotion or "—")
     score = getattr(iv, "score", None)
     if score is not None and not ground_truth:
         parts.append(f"{float(score):.2f}")
@@ -118,6 +149,7 @@ class ScorePlot(QWidget):
         layout.setSpacing(0)
         self.legend = QLabel()
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)
         self.legend.setStyleSheet(f"color: {theme.MUTED_TEXT}; padding: 2px 6px;")
         layout.addWidget(self.legend)
         self.widget = pg.PlotWidget(background=theme.BACKGROUND)
@@ -151,6 +183,8 @@ class ScorePlot(QWidget):
         self.ground_truth: list[_Region] = []
         self._drawn_version = -1
         self.now_s = 0.0
+        self.classes: tuple[str, ...] = ()
+        self._threshold_legend = "threshold"
         self.set_thresholds(None, None)
         self.set_now(0.0)
 
@@ -180,7 +214,13 @@ class ScorePlot(QWidget):
             )
             self.plot.addItem(line, ignoreBounds=True)
             self.threshold_lines.append(line)
-        self.legend.setText(_legend_html(legend))
+        self._threshold_legend = legend
+        self.legend.setText(_legend_html(legend, self.classes))
+
+    def set_classes(self, names: Iterable[str]) -> None:
+        """Emotion classes of the network: one colour swatch each in the legend."""
+        self.classes = tuple(str(n) for n in names)
+        self.legend.setText(_legend_html(self._threshold_legend, self.classes))
 
     # curves ---------------------------------------------------------------------------
     def set_history(self, history: ScoreHistory) -> None:
@@ -226,8 +266,10 @@ class ScorePlot(QWidget):
         ``score``) in its emotion's colour with a label."""
         t0 = int(iv.onset) / fps
         t1 = (int(iv.offset) + 1) / fps
+        emotion = str(getattr(iv, "emotion", "") or "")
         self.spotted.append(
-            _Region(self.plot, t0, t1, interval_text(iv), theme.emotion_hex(iv.emotion), False)
+            _Region(self.plot, t0, t1, interval_text(iv), theme.emotion_hex(emotion), False,
+                    str(iv.type), emotion)
         )
 
     def set_ground_truth(self, intervals: Iterable[Any] | None, fps: float) -> None:
@@ -238,10 +280,10 @@ class ScorePlot(QWidget):
         for iv in intervals or []:
             t0 = int(iv.onset) / fps
             t1 = (int(iv.offset) + 1) / fps
-            emotion = iv.emotion if iv.type == "micro" else ""
+            emotion = truth_emotion(iv)
             self.ground_truth.append(
                 _Region(self.plot, t0, t1, interval_text(iv, ground_truth=True),
-                        theme.emotion_hex(emotion), True)
+                        theme.emotion_hex(emotion), True, str(iv.type), emotion)
             )
         self.set_now(self.now_s)
 
