@@ -20,7 +20,7 @@ from ui.widgets.controls import PlaybackBar
 from ui.widgets.events import EventList, format_time
 from ui.widgets.maps import InputMapsView
 from ui.widgets.probs import ProbabilityBars
-from ui.widgets.scoreplot import ScorePlot, interval_text
+from ui.widgets.scoreplot import ScorePlot, interval_text, label_rows
 from ui.widgets.video import DepthView, VideoView
 
 
@@ -278,6 +278,43 @@ def test_spotted_me_and_mae_are_drawn_alike_coloured_by_emotion(qtbot):
     assert mae.width() > 20 and me.width() > 20
     assert not mae.intersects(me)
     assert me.top() >= mae.bottom() - 0.5
+
+
+def test_label_rows_keep_labels_of_one_kind_apart():
+    # MaE rows 0 and 2, ME rows 1 and 3; a label that would overlap the one before it on its
+    # row takes the kind's second row; with both rows taken, the row that frees first
+    labels = [("micro", 2.0, 2.5), ("micro", 3.0, 2.5), ("micro", 4.0, 2.5),
+              ("micro", 10.0, 1.0), ("macro", 5.0, 3.0), ("macro", 8.0, 3.0)]
+    # ME ends per row after each: [4.5, -] [4.5, 5.5] [6.5 (4.5 frees first), 5.5] [11, 5.5]
+    assert label_rows(labels) == [1, 3, 1, 1, 0, 0]
+    assert label_rows([("micro", 0.0, 5.0), ("micro", 1.0, 2.0), ("micro", 2.0, 2.0)]) == [
+        1, 3, 3]  # both rows taken at 2.0 s: row 3 (ends at 3.0) frees before row 1 (5.0)
+    assert label_rows([("macro", 0.0, 3.0), ("macro", 1.0, 3.0)]) == [0, 2]
+    assert label_rows([]) == []
+
+
+def test_close_labels_of_one_kind_move_to_a_second_row(qtbot):
+    plot = ScorePlot(window_s=20.0)
+    qtbot.addWidget(plot)
+    plot.resize(1000, 320)
+    plot.show()
+    qtbot.wait(20)
+    # 2.0 s and 2.5 s: too close for two labels on one row; 10 s and 24 s: far enough
+    for onset in (60, 75, 300, 720):
+        plot.add_spotted(spotted("micro", onset, onset + 10, "negative", 0.66), fps=30.0)
+    width_px = plot.spotted[0].label_width_px()
+    s_per_px = 20.0 * 1.02 / plot.plot.getViewBox().width()
+    assert 0.5 < width_px * s_per_px < 7.0  # a label spans 0.5-7 s at this scale
+    assert [r.row for r in plot.spotted] == [1, 3, 1, 1]
+    a, b = (r.label.sceneBoundingRect() for r in plot.spotted[:2])
+    assert not a.intersects(b)
+    # 6x fewer pixels per second: a label spans 12-21 s (90-160 px); 10 s overlaps both
+    # rows (the first frees first), 24 s is free on the second
+    plot.set_window(120.0)
+    assert 12.0 < width_px * s_per_px * 6 < 21.0
+    assert [r.row for r in plot.spotted] == [1, 3, 1, 3]
+    plot.set_window(20.0)
+    assert [r.row for r in plot.spotted] == [1, 3, 1, 1]
 
 
 def test_ground_truth_mae_bands_carry_the_prototype_emotion(qtbot):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,11 @@ from ui.history import ScoreHistory, truth_emotion
 GT_BAND = (1.04, 1.14)
 Y_RANGE = (-0.03, 1.17)
 #: Label row of a spotted interval under the ground-truth band: MaE labels on the top row,
-#: ME labels one row below, so that an ME inside a MaE keeps both labels readable.
+#: ME labels one row below, so that an ME inside a MaE keeps both labels readable. A label
+#: that would overlap the previous one of its kind moves two rows down (see label_rows).
 LABEL_ROWS = {"macro": 0, "micro": 1}
+#: Gap kept between two labels on one row (pixels).
+LABEL_GAP_PX = 6.0
 #: Opacity (0..255) of a spotted region's fill and border, the same for ME and MaE.
 REGION_FILL_ALPHA = 60
 REGION_LINE_ALPHA = 200
@@ -46,6 +49,27 @@ def _legend_html(threshold_text: str, classes: Iterable[str] = ()) -> str:
     return "&nbsp;&nbsp; ".join(parts)  # a plain space: the legend may wrap there
 
 
+def label_rows(labels: Sequence[tuple[str, float, float]]) -> list[int]:
+    """Row of each spotted interval's label, ``labels`` = ``(kind, start_s, width_s)``.
+
+    A kind's labels use its row in :data:`LABEL_ROWS` (MaE 0, ME 1) and the row two below it
+    (MaE 2, ME 3). In order of start, a label takes the first of these rows where it does not
+    overlap the label before it; if both are taken, the one whose last label ends first.
+    """
+    rows = [0] * len(labels)
+    for kind in {k for k, _s, _w in labels}:
+        base = LABEL_ROWS.get(kind, 1)
+        ends = [float("-inf"), float("-inf")]  # right end of the last label per lane
+        idx = sorted((i for i, lab in enumerate(labels) if lab[0] == kind),
+                     key=lambda i: labels[i][1])
+        for i in idx:
+            _k, start, width = labels[i]
+            lane = next((n for n in (0, 1) if start >= ends[n]), int(ends[1] < ends[0]))
+            ends[lane] = start + width
+            rows[i] = base + 2 * lane
+    return rows
+
+
 class _Region:
     """One interval drawn on the plot: a shaded region (spotted) or a band (ground truth).
 
@@ -57,6 +81,7 @@ class _Region:
     def __init__(self, plot: pg.PlotItem, t0: float, t1: float, text: str, color: str,
                  ground_truth: bool, kind: str = "micro", emotion: str = "") -> None:
         self.t0, self.t1 = t0, t1
+        self.row = 0
         self.text = text
         self.color = color
         self.ground_truth = ground_truth
@@ -88,9 +113,8 @@ class _Region:
             item = pg.LinearRegionItem(
                 values=(t0, t1), movable=False, brush=pg.mkBrush(fill), pen=pg.mkPen(line)
             )
-            # row r: the label's top edge r label-heights below y = 1
-            row = LABEL_ROWS.get(self.kind, 1)
-            label = pg.TextItem(text, color=c, anchor=(0, -1.1 * row),
+            self.row = LABEL_ROWS.get(self.kind, 1)
+            label = pg.TextItem(text, color=c, anchor=(0, -1.1 * self.row),
                                 fill=pg.mkBrush(30, 31, 34, 200))
             label.setPos(t0, 1.0)
             label.setFont(_bold_font())
@@ -100,6 +124,15 @@ class _Region:
         plot.addItem(label, ignoreBounds=True)
         self.item, self.label = item, label
         self.visible = True
+
+    def set_row(self, row: int) -> None:
+        """Put the label on row ``row``: its top edge ``row`` label-heights below y = 1."""
+        if row != self.row:
+            self.row = row
+            self.label.setAnchor((0, -1.1 * row))
+
+    def label_width_px(self) -> float:
+        return float(self.label.textItem.boundingRect().width())
 
     def set_visible(self, on: bool) -> None:
         if on != self.visible:
@@ -177,6 +210,7 @@ class ScorePlot(QWidget):
         self.cursor = pg.InfiniteLine(angle=90, movable=False,
                                       pen=pg.mkPen("#ffffff", width=1, style=Qt.PenStyle.DotLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
+        self.plot.getViewBox().sigResized.connect(self._layout_labels)
         self.threshold_lines: list[pg.InfiniteLine] = []
         self.thresholds: tuple[float | None, float | None] = (None, None)
         self.spotted: list[_Region] = []
@@ -259,6 +293,7 @@ class ScorePlot(QWidget):
             raise ValueError(f"window must be positive, found {seconds}")
         self.window_s = float(seconds)
         self.set_now(self.now_s)
+        self._layout_labels()
 
     # intervals ------------------------------------------------------------------------
     def add_spotted(self, iv: Any, fps: float) -> None:
@@ -271,6 +306,17 @@ class ScorePlot(QWidget):
             _Region(self.plot, t0, t1, interval_text(iv), theme.emotion_hex(emotion), False,
                     str(iv.type), emotion)
         )
+        self._layout_labels()
+
+    def _layout_labels(self, *_: object) -> None:
+        """Rows of the spotted labels (:func:`label_rows`) at the current seconds per pixel."""
+        if not self.spotted:
+            return
+        s_per_px = self.window_s * 1.02 / max(float(self.plot.getViewBox().width()), 100.0)
+        rows = label_rows([(r.kind, r.t0, (r.label_width_px() + LABEL_GAP_PX) * s_per_px)
+                           for r in self.spotted])
+        for r, row in zip(self.spotted, rows, strict=True):
+            r.set_row(row)
 
     def set_ground_truth(self, intervals: Iterable[Any] | None, fps: float) -> None:
         """Draw true intervals as bands above the score range (replaces earlier ones)."""
