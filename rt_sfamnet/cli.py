@@ -2,13 +2,15 @@
 
 Subcommands live in :mod:`rt_sfamnet.commands` (one module each). Errors a user can cause
 (:class:`~rt_sfamnet.errors.RtSfamnetError`) are printed as one line on stderr with exit
-status 2; Ctrl-C exits with status 130 after the command has flushed what it finished.
+status 2; Ctrl-C exits with status 130 after the command has flushed what it finished
+(``analyze`` treats SIGTERM and SIGHUP the same way: 128 + the signal, :mod:`rt_sfamnet.signals`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -70,9 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RtSfamnetError as exc:
         print(f"rt-sfamnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"rt-sfamnet {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (rt_sfamnet.signals)
+        signum = int(getattr(exc, "signum", signal.SIGINT))
+        print(f"rt-sfamnet {args.command}: interrupted ({signal.Signals(signum).name})",
+              file=sys.stderr)
+        return 128 + signum
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,9 +14,10 @@ folder or the simulator and writes, into ``DIR``:
   MEGC spotting and analysis metrics of :func:`rt_sfamnet.metrics.evaluate_intervals`.
 
 Every file is written as results arrive and flushed; ``summary.json`` and ``events.json``
-are finalised when the run ends for any reason (end of file, Ctrl-C, camera unplugged), so
-an interrupted run leaves complete, valid files with ``"status": "interrupted"`` or
-``"error"``.
+are finalised when the run ends for any reason (end of file, Ctrl-C, SIGTERM or SIGHUP,
+camera unplugged), so an interrupted run leaves complete, valid files with ``"status":
+"interrupted"`` (exit status 128 + the signal) or ``"error"``. ``DIR`` is locked while a run
+writes it, and a previous run's files are removed first (:mod:`rt_sfamnet.pipeline.outdir`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
                         help="classes of an official .pkl checkpoint")
     parser.add_argument("--gt", default=None, help="ground-truth interval CSV (overrides the "
-                        "source's own ground truth)")
+                        "source's own ground truth); scored on the analysed frames only")
+    parser.add_argument("--gt-video", default=None, metavar="[SUBJECT/]VIDEO",
+                        help="the video of a --gt file with several videos (default: the one "
+                        "named like the source)")
     parser.add_argument("--protocol", choices=("megc", "sfamnet"), default="megc",
                         help="evaluation protocol with ground truth")
     parser.add_argument("--frame-skip", type=int, default=None,
@@ -82,28 +86,36 @@ def engine_config(args: argparse.Namespace, keep_maps: bool = False) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rt_sfamnet.errors import ConfigError, RtSfamnetError
+    import threading
+
+    from rt_sfamnet.errors import OutputError, RtSfamnetError
     from rt_sfamnet.intervals import read_intervals
     from rt_sfamnet.pipeline import Engine
     from rt_sfamnet.pipeline.runner import RunOptions, human_summary, run_headless
+    from rt_sfamnet.signals import Interrupted, stop_on_signals
     from rt_sfamnet.sources import make_source
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a folder")
+        raise OutputError(f"--out {out} exists and is not a folder")
+    stop = threading.Event()
     opts = RunOptions(out=out, seconds=args.seconds, protocol=args.protocol,
                       progress=not (args.no_progress or getattr(args, "quiet", False)), weights=args.weights,
                       gt=read_intervals(args.gt) if args.gt else None,
-                      video=Path(str(args.source)).stem or "stream")
+                      video=Path(str(args.source)).stem or "stream", gt_video=args.gt_video,
+                      stop=stop)
     config = engine_config(args)
-    engine = Engine(make_source(args.source), config)
-    result = run_headless(engine, opts)
+    with stop_on_signals(stop) as got:  # SIGTERM/SIGHUP/Ctrl-C end the run like its end
+        engine = Engine(make_source(args.source), config)
+        result = run_headless(engine, opts)
     written = json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
     if args.json:
         print(json.dumps(written, indent=2))
     else:
         print(human_summary(written, out))
     error = result.error
+    if "signum" in got and error is None:
+        raise Interrupted(got["signum"])  # the CLI exits with 128 + the signal
     if isinstance(error, RtSfamnetError):
         raise error  # the CLI prints it on one line and exits 2
     if error is not None:

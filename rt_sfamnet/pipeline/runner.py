@@ -7,20 +7,26 @@ writes, as results arrive:
 - ``frames.csv`` — one row per scheduled sample (:class:`~.writers.FrameCsvWriter`);
 - ``events.csv`` / ``events.json`` — the spotted intervals (:class:`~.writers.EventWriter`);
 - ``summary.json`` — counts, rates, latencies, settings and, with ground truth, the MEGC
-  metrics; rewritten every few seconds while running and finalised when the run ends for
-  any reason (end of the source, ``seconds`` reached, interrupt, error).
+  metrics of the analysed span; written when the run starts, rewritten every few seconds
+  while running and finalised when the run ends for any reason (end of the source,
+  ``seconds`` reached, interrupt, ``stop`` set by a signal handler, error).
+
+The folder is locked for the run and the previous run's files are removed first
+(:class:`~rt_sfamnet.pipeline.outdir.OutputFolder`): two runs never mix their files.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rt_sfamnet.errors import ConfigError
+from rt_sfamnet.errors import ConfigError, OutputError
 
 __all__ = ["RunOptions", "RunResult", "run_headless", "build_summary", "human_summary"]
 
@@ -34,12 +40,18 @@ class RunOptions:
 
     Attributes:
         out: the output folder (created if missing).
-        seconds: stop after this many seconds of input (None: until the source ends).
+        seconds: analyse the first this many seconds of input, by the frames' timestamps
+            (:class:`~rt_sfamnet.sources.limited.LimitedSource`; None: until the source ends).
         gt: ground-truth intervals overriding the source's own (None: the source's).
         protocol: ``"megc"`` or ``"sfamnet"`` (evaluation with ground truth).
         progress: show a progress bar on a terminal (file sources).
         weights: the weights path as the user gave it (for the summary), or None.
         video: the video name for events without ground truth (None: the source's stem).
+        gt_video: which video of a multi-video ``gt`` the source is (``VIDEO`` or
+            ``SUBJECT/VIDEO``; None: the one named like ``video``).
+        stop: an event that ends the run like Ctrl-C when set (``"status": "interrupted"``),
+            e.g. from a SIGTERM handler; None: only the end of the source, ``seconds`` or an
+            error end it.
     """
 
     out: Path
@@ -49,11 +61,13 @@ class RunOptions:
     progress: bool = True
     weights: str | None = None
     video: str | None = None
+    gt_video: str | None = None
+    stop: threading.Event | None = None
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
-        if self.seconds is not None and not self.seconds > 0:  # also rejects NaN
-            raise ConfigError(f"seconds must be > 0, found {self.seconds}")
+        if self.seconds is not None and not 0 < self.seconds < math.inf:  # rejects NaN too
+            raise ConfigError(f"seconds must be a finite number > 0, found {self.seconds}")
         if self.protocol not in ("megc", "sfamnet"):
             raise ConfigError(f"protocol must be 'megc' or 'sfamnet', found {self.protocol!r}")
 
@@ -67,12 +81,22 @@ class RunResult:
     out: Path = field(default_factory=Path)
 
 
-def evaluate_events(gt: list, intervals: list, emotions: int, protocol: str) -> dict[str, Any]:
-    """MEGC (or the release's) spotting and analysis metrics of the run's intervals."""
-    from rt_sfamnet.metrics import evaluate_intervals
+def evaluate_events(gt: list, intervals: list, emotions: int, protocol: str,
+                    span: tuple[int | None, int | None] = (None, None)) -> dict[str, Any]:
+    """MEGC (or the release's) spotting and analysis metrics of the run's intervals.
 
-    result = evaluate_intervals(gt, intervals, emotions, protocol=protocol)
-    return {"protocol": protocol, "ground_truth_intervals": len(gt), **result}
+    ``span``: the analysed frames ``(first, last)`` (inclusive, None: open); ground truth is
+    cut to it first (:func:`~rt_sfamnet.pipeline.truth.clip_to_span`), so a run stopped
+    early is not charged with misses it never saw.
+    """
+    from rt_sfamnet.metrics import evaluate_intervals
+    from rt_sfamnet.pipeline.truth import clip_to_span
+
+    inside, outside, cut = clip_to_span(gt, *span)
+    result = evaluate_intervals(inside, intervals, emotions, protocol=protocol)
+    return {"protocol": protocol, "ground_truth_intervals": len(inside),
+            "span": list(span), "ground_truth_outside_span": outside,
+            "ground_truth_cut_to_span": cut, **result}
 
 
 def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
@@ -173,7 +197,7 @@ class _Outputs:
             subject, video = gt[0].subject, gt[0].video
         else:
             subject = "live"
-            video = opts.video or Path(str(getattr(engine.source, "name", ""))).stem or "stream"
+            video = _video_name(engine, opts)
         self.frames = FrameCsvWriter(out / "frames.csv", engine.class_names,
                                      source=source_label(engine.source))
         try:
@@ -182,7 +206,8 @@ class _Outputs:
         except BaseException:
             self.frames.close()
             raise
-        self.meta: dict[str, Any] = {"latencies": [], "rows": 0}
+        self.meta: dict[str, Any] = {"latencies": [], "rows": 0, "first_frame": None,
+                                     "last_frame": None, "finished": False}
         self.seen_in = 0
 
     def consume(self, update: Any, bar: Any) -> None:
@@ -191,6 +216,11 @@ class _Outputs:
         self.frames.flush()
         self.events.add(update.intervals)
         self.meta["rows"] += len(update.results)
+        if update.results:
+            if self.meta["first_frame"] is None:
+                self.meta["first_frame"] = update.results[0].frame
+            self.meta["last_frame"] = update.results[-1].frame
+        self.meta["finished"] = self.meta["finished"] or bool(update.finished)
         self.meta["latencies"].extend(r.latency_ms for r in update.results if r.score is not None)
         if bar is not None:
             bar.update(update.stats.frames_in - self.seen_in)
@@ -202,16 +232,24 @@ class _Outputs:
         finally:
             self.events.close()
 
+    def span(self, k_sw: int, cut: bool) -> tuple[int | None, int | None]:
+        """The analysed frames: from the first sample to the last frame of the last window
+        (open-ended when the whole source was read; empty when nothing was analysed).
+        ``cut``: the stream was ended by ``seconds`` before the source's end."""
+        first, last = self.meta["first_frame"], self.meta["last_frame"]
+        if first is None:
+            return (0, -1)
+        return (first, None if self.meta["finished"] and not cut else last + k_sw)
+
 
 def _open_outputs(engine: Any, opts: RunOptions, gt: list | None) -> _Outputs:
-    """The writers, or a ConfigError naming the folder; the engine is stopped on failure."""
+    """The writers, or an OutputError naming the folder; the engine is stopped on failure."""
     try:
-        opts.out.mkdir(parents=True, exist_ok=True)
         return _Outputs(engine, opts, gt)
     except BaseException as exc:
         engine.stop()
         if isinstance(exc, OSError):
-            raise ConfigError(f"--out {opts.out}: cannot write the results ({exc})") from None
+            raise OutputError(f"--out {opts.out}: cannot write the results ({exc})") from None
         raise
 
 
@@ -237,8 +275,8 @@ def _loop(engine: Any, outputs: _Outputs, opts: RunOptions, bar: Any, t_start: f
             return "error", update.error
         if update.finished:
             return "complete", None
-        if opts.seconds is not None and update.stats.frames_in >= opts.seconds * engine.fps:
-            return "complete", None
+        if opts.stop is not None and opts.stop.is_set():
+            return "interrupted", None
         now = time.perf_counter()
         if now - last_summary > SUMMARY_EVERY_S:
             write_json_atomic(opts.out / "summary.json", build_summary(
@@ -251,19 +289,50 @@ def _loop(engine: Any, outputs: _Outputs, opts: RunOptions, bar: Any, t_start: f
 def run_headless(engine: Any, opts: RunOptions) -> RunResult:
     """Start ``engine`` (not yet started), write its results into ``opts.out`` and stop it.
 
-    Ctrl-C (KeyboardInterrupt) ends the run like the end of the source: what was read is
-    analysed, the files are finalised with ``"status": "interrupted"``, then the interrupt
-    propagates. Errors of the source or a worker end the run with ``"status": "error"`` and
-    are returned in :attr:`RunResult.error`.
+    The output folder is locked and cleared first (a busy or unwritable folder raises
+    OutputError before the engine starts). Ctrl-C (KeyboardInterrupt) or ``opts.stop`` end
+    the run like the end of the source: what was read is analysed, the files are finalised
+    with ``"status": "interrupted"`` (then a KeyboardInterrupt propagates). Errors of the
+    source or a worker end the run with ``"status": "error"`` and are returned in
+    :attr:`RunResult.error`.
 
     Returns:
         A :class:`RunResult` with the final summary (also in ``summary.json``).
     """
-    from rt_sfamnet.pipeline.writers import write_json_atomic
+    from rt_sfamnet.pipeline.outdir import OutputFolder
+    from rt_sfamnet.pipeline.truth import select_video
 
+    folder = OutputFolder(opts.out)
+    try:
+        gt = None
+        if opts.gt is not None:
+            gt = select_video(opts.gt, opts.gt_video or _video_name(engine, opts),
+                              "the ground truth (--gt)")
+        folder.acquire()
+    except BaseException:
+        engine.stop()
+        raise
+    try:
+        return _run_locked(engine, opts, gt)
+    finally:
+        folder.release()
+
+
+def _video_name(engine: Any, opts: RunOptions) -> str:
+    return opts.video or Path(str(getattr(engine.source, "name", ""))).stem or "stream"
+
+
+def _run_locked(engine: Any, opts: RunOptions, gt: list | None) -> RunResult:
+    from rt_sfamnet.pipeline.writers import write_json_atomic
+    from rt_sfamnet.sources.limited import LimitedSource
+
+    limited = None
+    if opts.seconds is not None:  # the stream ends there: every frame read is analysed
+        engine.source = limited = LimitedSource(engine.source, opts.seconds)
     engine.start()
     try:
-        gt = opts.gt if opts.gt is not None else engine.ground_truth
+        if gt is None:
+            gt = engine.ground_truth
     except BaseException:
         engine.stop()
         raise
@@ -272,6 +341,8 @@ def run_headless(engine: Any, opts: RunOptions) -> RunResult:
     t_start = time.perf_counter()
     bar = _progress_bar(engine, opts)
     try:
+        write_json_atomic(opts.out / "summary.json", build_summary(
+            engine, outputs.meta, outputs.events, "running", None, 0.0, None, opts.weights))
         status, error = _loop(engine, outputs, opts, bar, t_start)
     finally:
         wall = time.perf_counter() - t_start
@@ -288,7 +359,9 @@ def run_headless(engine: Any, opts: RunOptions) -> RunResult:
             if gt:
                 try:
                     metrics = evaluate_events(gt, outputs.events.intervals(),
-                                              len(engine.class_names) - 1, opts.protocol)
+                                              len(engine.class_names) - 1, opts.protocol,
+                                              outputs.span(engine.k_sw,
+                                                           bool(limited and limited.cut)))
                 except Exception as exc:  # noqa: BLE001 - metrics must not lose the summary
                     metrics = {"error": f"{type(exc).__name__}: {exc}"}
             summary = build_summary(engine, outputs.meta, outputs.events, status, error, wall,

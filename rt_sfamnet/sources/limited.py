@@ -1,0 +1,78 @@
+"""The first seconds of a stream: ``analyze --seconds S`` as a source that ends.
+
+Stopping the engine after S seconds would discard the frames already read but not yet
+analysed (how many depends on the machine's load), so the analysed span would vary from
+run to run. :class:`LimitedSource` instead ends the stream itself after the frames whose
+timestamps lie within S seconds of the first one; the engine then analyses every frame it
+read, like at the end of a file, and a recording gives the same rows on every machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from rt_sfamnet.errors import ConfigError
+from rt_sfamnet.frames import Intrinsics, RGBDFrame
+from rt_sfamnet.intervals import Interval
+from rt_sfamnet.sources.base import Source
+
+
+class LimitedSource(Source):
+    """``inner``'s frames with ``timestamp - first timestamp < seconds``, then the end.
+
+    Attributes:
+        cut: True once the limit ended the stream (frames were left unread).
+        frames_read: frames delivered so far.
+    """
+
+    def __init__(self, inner: Source, seconds: float) -> None:
+        if not 0 < seconds < math.inf:
+            raise ConfigError(f"seconds must be a finite number > 0, found {seconds}")
+        self.inner = inner
+        self.seconds = float(seconds)
+        self.cut = False
+        self.frames_read = 0
+        self.live = inner.live
+        self.seekable = False
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return self.inner.name
+
+    @property
+    def fps(self) -> float:  # type: ignore[override]
+        return self.inner.fps
+
+    def open(self) -> LimitedSource:
+        self.inner.open()
+        return self
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __iter__(self) -> Iterator[RGBDFrame]:
+        t0: float | None = None
+        for frame in self.inner:
+            if t0 is None:
+                t0 = frame.timestamp
+            if frame.timestamp - t0 >= self.seconds - 1e-9:
+                self.cut = True
+                return
+            self.frames_read += 1
+            yield frame
+
+    @property
+    def intrinsics(self) -> Intrinsics | None:
+        return self.inner.intrinsics
+
+    @property
+    def frame_count(self) -> int | None:
+        n = self.inner.frame_count
+        if n is None:
+            return None
+        return min(n, math.ceil(self.seconds * float(self.fps or 30.0) - 1e-6))
+
+    @property
+    def ground_truth(self) -> list[Interval] | None:
+        return self.inner.ground_truth
