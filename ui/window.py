@@ -43,6 +43,7 @@ POLL_HZ = 30.0
 #: smoothing needs about a second of context) sees the whole expression again.
 SEEK_LEAD_S = 1.0
 
+
 def _describe_spec(spec: str) -> str:
     """Words for a source spec in messages ("the camera", a path ...)."""
     return {"camera": "the camera", "sim": "the simulator", "auto": "the default source",

@@ -325,7 +325,8 @@ def test_ground_truth_mae_bands_carry_the_prototype_emotion(qtbot):
         "GT ME happy", "GT MaE surprise", "GT MaE sad"]
     for region, emo in zip(plot.ground_truth, ("happy", "surprise", "sad"), strict=True):
         assert region.emotion == emo
-        assert region.item.brush().color().getRgb()[:3] == QColor(theme.emotion_hex(emo)).getRgb()[:3]
+        band = region.item.brush().color()
+        assert band.getRgb()[:3] == QColor(theme.emotion_hex(emo)).getRgb()[:3]
     # ME labels beside the band, MaE labels inside it (from its start)
     assert plot.ground_truth[0].label.pos().x() == pytest.approx(89 / 30)
     assert plot.ground_truth[1].label.pos().x() == pytest.approx(150 / 30)
