@@ -54,9 +54,10 @@ def make_source(spec: str | Path, **options: Any) -> Source:
         return _build(text, SimulatedSource.from_spec, text, **options)
     path = Path(text)
     if path.suffix.lower() in RECORDING_SUFFIXES:
-        from rt_sfamnet.sources.realsense import PlaybackSource
+        # the SDK's playback where pyrealsense2 imports, else rosbags (no SDK needed)
+        from rt_sfamnet.sources.realsense.rosbag import playback_source
 
-        return _build(f"recording {text}", PlaybackSource, path, **options)
+        return _build(f"recording {text}", playback_source, path, **options)
     if path.is_dir():
         from rt_sfamnet.sources.folder import FolderSource
 

@@ -1,7 +1,7 @@
 """Intel RealSense sources: the live D415 camera, recording playback and recording writers.
 
-Everything here goes through pyrealsense2 (imported lazily, inside functions), so importing
-this package needs NumPy alone. One concern per module:
+pyrealsense2 is imported lazily, inside functions, so importing this package needs NumPy
+alone; recordings also play without it (:mod:`.rosbag`). One concern per module:
 
 ========================  =================================================================
 :mod:`.sdk`               pyrealsense2 access, SDK frame conversion (alignment, copies,
@@ -13,6 +13,9 @@ this package needs NumPy alone. One concern per module:
                           :func:`connected_cameras`, :data:`CAMERA_MODES`
 :mod:`.recorder`          :func:`write_recording` (frames -> ``.db3`` through
                           ``rs.software_device`` and ``rs.recorder``)
+:mod:`.rosbag`            :class:`RosbagPlaybackSource`: playback through ``rosbags``
+                          without the SDK; :func:`playback_source` picks SDK or rosbags
+:mod:`.align`             :func:`align_depth_to_color`: ``rs.align`` in NumPy
 ========================  =================================================================
 
 Shared parts live outside the package: the drop-oldest / backpressure queue is
