@@ -11,7 +11,7 @@ HELP = "Extract flow features of a CAS(ME)^3-style dataset into a resumable feat
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", choices=("casme3", "synthetic"), default="casme3",
                         help="dataset kind (both use the CAS(ME)^3 part A layout)")
-    parser.add_argument("--root", required=True, help="dataset folder")
+    parser.add_argument("--root", default=None, help="dataset folder (required unless --migrate)")
     parser.add_argument("--annotations", default=None,
                         help="folder of the annotation tables (default: searched under --root)")
     parser.add_argument("--cache", required=True, help="feature cache folder (created/resumed)")
@@ -29,15 +29,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-broken", action="store_true",
                         help="leave out videos with missing frames instead of stopping")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="extract N videos at a time as Ray tasks on a local Ray instance "
+                        "(pip install 'rt-sfamnet[cluster]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDR",
+                        help="join an existing Ray cluster (every node must see --root and "
+                        "--cache at the same paths)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="only videos K, K+N, K+2N, ... (e.g. a Slurm array task; shards "
+                        "can write one cache at the same time)")
+    parser.add_argument("--migrate", action="store_true",
+                        help="convert an older cache (--cache) to the current format and exit")
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from rt_sfamnet.datasets.cache import FeatureCache
+    from rt_sfamnet.cluster import parse_shard
+    from rt_sfamnet.datasets.cache import FeatureCache, migrate
     from rt_sfamnet.datasets.casme3 import Dataset, load_dataset, restrict
     from rt_sfamnet.datasets.extract import ExtractConfig, extract_dataset
 
+    if args.migrate:
+        print(json.dumps(migrate(args.cache)))
+        return 0
+    if not args.root:
+        from rt_sfamnet.errors import ConfigError
+
+        raise ConfigError("extract needs --root DIR (the dataset folder)")
+    shard = parse_shard(args.shard)
     ds = load_dataset(args.root, args.annotations, name=args.dataset)
     ds = restrict(ds, args.subjects)
     if args.skip_broken:
@@ -52,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
                         float16=args.float16, batch=args.batch, features=features)
     summary = extract_dataset(ds, FeatureCache(args.cache), cfg,
-                              show_progress=not args.no_progress)
+                              show_progress=not args.no_progress, shard=shard,
+                              workers=args.workers, ray_address=args.ray_address)
     print(json.dumps(summary))
     return 0

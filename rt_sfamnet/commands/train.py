@@ -31,9 +31,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--finetune-from", default=None, metavar="RUN4",
                         help="7 classes: fine-tune the 4-class run's fold models with the "
                         "shared and spotting layers frozen (paper); default: from scratch")
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--init-weights", default=None, metavar="FILE.safetensors",
+                        help="start every fold (and --final) from these weights, all layers "
+                        "trainable (e.g. the shipped or your CAS(ME)^3 model)")
+    parser.add_argument("--release-exact", action="store_true",
+                        help="exactly as the authors' release: steps+1 updates, validation "
+                        "without GT samples, input scale 1")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="cuda: the fold's whole training set lives on the GPU")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: fastest for this small network)")
+                        help="torch CPU threads per fold, also inside Ray workers (default 1)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run N folds at a time as Ray tasks on a local Ray instance "
+                        "(pip install 'rt-sfamnet[cluster]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDR",
+                        help="join an existing Ray cluster (every node must see --cache and "
+                        "--out at the same paths)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help="only folds K, K+N, K+2N, ... (e.g. a Slurm array task); writes "
+                        "only those folds' files, no results.json (see --merge)")
+    parser.add_argument("--merge", action="store_true",
+                        help="pool the finished folds into results.json and plots (no training)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--mae-labels", choices=("none", "rise"), default="none",
+                        help="macro-expression pseudo-labels: none (the release: ME only) or rise "
+                        "(each MaE's onset..apex samples positive too, with its emotion if known)")
+    parser.add_argument("--tune", action="store_true",
+                        help="after the LOSO folds, choose the spotting values by grid search on "
+                        "their score curves (rt_sfamnet.tuning: shipped on all subjects, nested "
+                        "estimate per held-out subject; RUN/tuning.json) and give the chosen "
+                        "values to --final")
     parser.add_argument("--no-loso", action="store_true", help="skip the LOSO folds")
     parser.add_argument("--final", nargs="?", const="", default=None, metavar="PATH",
                         help="also train one model on every subject (default path "
@@ -51,10 +78,37 @@ def _portable_command(argv: list[str]) -> str:
     return "rt-sfamnet " + " ".join(Path(a).name if os.path.isabs(a) else a for a in argv[1:])
 
 
+def _tune(run_, cfg):
+    """Grid search on the run's LOSO curves; a Run whose spotting values are the shipped ones,
+    the selection summary for the weights' provenance, and the F1s for the printed line."""
+    import dataclasses
+    import json
+
+    from rt_sfamnet.training import Run
+    from rt_sfamnet.tuning import load_run_curves, select_values, spot_args
+
+    meta = run_.meta
+    rep = select_values(load_run_curves(run_.out), cfg.spotting, frame_skip=int(meta["frame_skip"]),
+                        fps=float(meta.get("fps", 30.0)), emotions=cfg.emotions)
+    rep["spot_args"] = spot_args(rep["shipped"])
+    (run_.out / "tuning.json").write_text(json.dumps(rep, indent=1, default=float))
+    m = rep["metrics"]
+    f1s = {w: {t: m[w][t]["f1"] for t in ("micro", "macro", "overall")} for w in m}
+    for w in m:
+        f1s[w]["macro_emotion_accuracy"] = m[w].get("macro_emotion", {}).get("accuracy")
+    summary = {"method": "grid search on the LOSO test curves (rt_sfamnet.tuning); shipped = best "
+               "pooled F1 over all subjects; nested = per held-out subject, chosen on the others",
+               "shipped": rep["shipped"], "nested_values": rep["nested"], "f1": f1s,
+               "metrics": m, "gap_rule": rep["gap_rule"]}
+    new = Run(run_.cache, run_.out, dataclasses.replace(cfg, spotting=rep["shipped"]), log=run_.log)
+    return new, summary, f1s
+
+
 def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from rt_sfamnet.cluster import parse_shard
     from rt_sfamnet.config import config_from_mapping, parse_overrides
     from rt_sfamnet.datasets.cache import FeatureCache
     from rt_sfamnet.training import Run, TrainConfig
@@ -67,27 +121,49 @@ def run(args: argparse.Namespace) -> int:
         "clip": args.clip,
         "mode": "finetune" if args.finetune_from else "scratch",
         "finetune_from": args.finetune_from, "device": args.device, "threads": args.threads,
+        "mae_labels": args.mae_labels, "init_weights": args.init_weights,
+        "release_exact": args.release_exact,
     }, "train")
     if args.finetune_from and args.emotions != 7:
         from rt_sfamnet.errors import ConfigError
 
         raise ConfigError("--finetune-from fine-tunes a 4-class run into 7 classes; "
                           "give --emotions 7")
+    if args.finetune_from and args.init_weights:
+        from rt_sfamnet.errors import ConfigError
+
+        raise ConfigError("--init-weights and --finetune-from exclude each other")
+    shard = parse_shard(args.shard)
+    if args.shard and (args.merge or args.final is not None):
+        from rt_sfamnet.errors import ConfigError
+
+        raise ConfigError("--shard trains folds only; pool with --merge and train --final in "
+                          "a run without --shard")
     run_ = Run(FeatureCache(args.cache), args.out, cfg,
                log=lambda m: print(m, file=sys.stderr, flush=True))
     out = {}
-    if not args.no_loso:
-        summary = run_.run(args.subjects, plot_videos=args.plot_videos)
+    if args.merge:
+        summary = run_.merge(args.subjects, plot_videos=args.plot_videos)
+    elif not args.no_loso:
+        summary = run_.run(args.subjects, plot_videos=args.plot_videos, workers=args.workers,
+                           ray_address=args.ray_address, shard=shard,
+                           progress=not args.no_progress)
+    if shard is not None and not args.no_loso:
+        out = {"shard": summary["shard"], "folds": len(summary["folds"])}
+    elif args.merge or not args.no_loso:
         p = summary["pooled"]
         out = {"folds": len(summary["folds"]),
                "micro_f1": p["megc"]["micro"]["f1"], "macro_f1": p["megc"]["macro"]["f1"],
                "overall_f1": p["megc"]["overall"]["f1"],
                "uf1": p["recognition"].get("uf1", 0.0), "uar": p["recognition"].get("uar", 0.0),
                "strs": p["megc"].get("analysis", {}).get("strs", 0.0),
+               "macro_emotion_accuracy": p["megc"].get("macro_emotion", {}).get("accuracy"),
                "seconds_per_fold": summary["seconds_per_fold"],
                "results": str(run_.out / "results.json")}
+    prov: dict = {"command": _portable_command(sys.argv)}
+    if args.tune:
+        run_, prov["spotting_selection"], out["tuned"] = _tune(run_, cfg)
     if args.final is not None:
-        out["final"] = str(run_.train_final(args.final or None,
-                                            {"command": _portable_command(sys.argv)}))
+        out["final"] = str(run_.train_final(args.final or None, prov))
     print(json.dumps(out))
     return 0

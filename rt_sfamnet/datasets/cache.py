@@ -1,30 +1,44 @@
-"""The feature cache: per-video flow maps and labels on disk, written atomically, resumable.
+"""The feature cache: per-video flow maps and labels on disk, read lazily, written atomically.
 
-Layout::
+Layout (cache format 2)::
 
-    <cache>/meta.json                       extraction settings (flow mode, frame_skip, ...)
-    <cache>/videos/<subject>/<video>.npz    one file per finished video
+    <cache>/meta.json                           extraction settings + the cache's ``id``
+    <cache>/videos/<subject>/<video>/           one folder per finished video:
+        maps.npy      (N, 3, 42, 42) float16 or float32   spotting samples
+        gt_maps.npy   (M, 3, 42, 42) same dtype           ground-truth recognition samples
+        frames.npy    (N,) int64    first frame of each sample (0-based)
+        valid.npy     (N,) bool     a face was known for the sample (invalid: zeros)
+        index.json    n_frames, the GT samples (onset, apex, 7-class emotion), every
+                      annotated interval (0-based frames), and each .npy's size and SHA-256
 
-Each ``.npz`` holds
+Spotting sample ``i`` is the flow between frames ``frames[i]`` and ``frames[i] + k_sw``,
+streams in network order (u, v, w); units: crop pixels (mm for scene ``w``) times the
+extraction ``input_scale``.
 
-- ``maps``: ``(N, 3, 42, 42)`` float16 or float32, spotting sample ``i`` = flow between
-  frames ``frames[i]`` and ``frames[i] + k_sw`` (0-based), streams in network order (u, v, w);
-  units: crop pixels (mm for scene ``w``) times the extraction ``input_scale``;
-- ``frames``: ``(N,)`` int64 first frame of each sample; ``valid``: ``(N,)`` bool (a face was
-  known for the sample; invalid samples hold zeros);
-- ``gt_maps``: ``(M, 3, 42, 42)`` the onset -> apex flow of each labelled micro-expression,
-  with ``gt_onset``, ``gt_apex`` ``(M,)`` int64 and ``gt_emotion`` ``(M,)`` str (7-class names);
-- ``intervals``: JSON text of every annotated interval of the video (0-based frames);
-- ``n_frames``: frames in the video.
+The ``.npy`` files are opened with ``np.load(mmap_mode="r")`` (:meth:`FeatureCache.load`):
+nothing is read until rows are indexed, so training touches only the rows it samples, and a
+float16 cache stays float16 on disk and in the page cache (callers cast the gathered rows).
 
-A video file appears only once complete (written to ``<video>.npz.partial`` and renamed), so
-an interrupted extraction keeps its finished videos and redoes the partial one.
+A video folder appears only once complete: it is written to a uniquely named
+``.<video>.partial-<host>-<pid>-<random>`` folder and renamed into place. Two writers never
+touch each other's files: a writer that finds the video already finished by another keeps
+that one and drops its own copy, and :meth:`FeatureCache.init` removes only partial folders
+of dead processes of this host. :meth:`FeatureCache.verify` re-hashes a finished video
+against its index (``extract`` redoes damaged videos).
+
+Format 1 caches (one ``.npz`` per video) are refused with the command that converts them
+(``rt-sfamnet extract --migrate --cache DIR``, :func:`migrate`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import shutil
+import socket
+import uuid
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,8 +51,9 @@ from rt_sfamnet.datasets.labels import GTSample, pseudo_labels
 from rt_sfamnet.errors import DatasetError
 from rt_sfamnet.intervals import Interval
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 MAP_SHAPE = (3, 42, 42)
+ARRAYS = ("maps", "gt_maps", "frames", "valid")
 
 #: meta.json keys that must agree for an existing cache to be resumed.
 RESUME_KEYS = ("version", "dataset", "flow", "frame_skip", "k_sw", "float16", "features")
@@ -46,7 +61,11 @@ RESUME_KEYS = ("version", "dataset", "flow", "frame_skip", "k_sw", "float16", "f
 
 @dataclass
 class VideoFeatures:
-    """One video's cached features (see the module docstring for shapes and units)."""
+    """One video's cached features (see the module docstring for shapes and units).
+
+    ``maps`` and ``gt_maps`` are read-only memory maps when loaded from a cache (their
+    stored dtype); index them to read rows.
+    """
 
     subject: str
     video: str
@@ -63,25 +82,45 @@ class VideoFeatures:
         return pseudo_labels(len(self.frames), self.intervals, frame_skip)
 
 
-def _intervals_to_json(intervals: Iterable[Interval]) -> str:
-    return json.dumps([
-        {"subject": iv.subject, "video": iv.video, "onset": iv.onset, "apex": iv.apex,
-         "offset": iv.offset, "type": iv.type, "emotion": iv.emotion, "extra": iv.extra}
-        for iv in intervals
-    ])
+def intervals_to_list(intervals: Iterable[Interval]) -> list[dict[str, Any]]:
+    return [{"subject": iv.subject, "video": iv.video, "onset": iv.onset, "apex": iv.apex,
+             "offset": iv.offset, "type": iv.type, "emotion": iv.emotion, "extra": iv.extra}
+            for iv in intervals]
 
 
-def _intervals_from_json(text: str) -> list[Interval]:
-    return [Interval(**d) for d in json.loads(text)]
+def _unique_tmp(p: Path) -> Path:
+    return p.with_name(f".{p.name}.partial-{socket.gethostname()}-{os.getpid()}-"
+                       f"{uuid.uuid4().hex[:8]}")
 
 
 def atomic_write_json(path: str | Path, data: Any) -> None:
-    """Write JSON through a temporary file renamed into place."""
+    """Write JSON through a uniquely named temporary file renamed into place."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".partial")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default))
-    os.replace(tmp, p)
+    tmp = _unique_tmp(p)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default))
+        os.replace(tmp, p)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def create_json_once(path: str | Path, data: Any) -> bool:
+    """Write ``path`` only if it does not exist yet (atomic, exclusive: of two concurrent
+    callers exactly one writes). Returns True when this call wrote it."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _unique_tmp(p)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+        os.link(tmp, p)  # fails if p exists
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _json_default(o: Any) -> Any:
@@ -94,6 +133,34 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stale_partial(p: Path) -> bool:
+    """A partial file/folder of a dead process of this host (others are left alone)."""
+    try:
+        tail = p.name.rsplit(".partial-", 1)[1]
+        host, pid, _rand = tail.rsplit("-", 2)
+        return host == socket.gethostname() and not _pid_alive(int(pid))
+    except (IndexError, ValueError):
+        return False
 
 
 class FeatureCache:
@@ -116,24 +183,39 @@ class FeatureCache:
 
     @property
     def meta(self) -> dict[str, Any]:
+        """meta.json; a format-1 cache is refused with the command that converts it."""
         if not self.meta_path.is_file():
             raise DatasetError(f"{self.path} is not a feature cache (no meta.json); run "
                                f"`rt-sfamnet extract` first")
         try:
-            return json.loads(self.meta_path.read_text())
+            meta = json.loads(self.meta_path.read_text())
         except ValueError as exc:
             raise DatasetError(f"{self.meta_path}: not valid JSON ({exc})") from None
+        if meta.get("version") != CACHE_VERSION:
+            raise DatasetError(
+                f"{self.path} is a feature cache of format {meta.get('version')}; this version "
+                f"reads format {CACHE_VERSION}: convert it with `rt-sfamnet extract --migrate "
+                f"--cache {self.path}` (or extract again into a new --cache)")
+        return meta
+
+    @property
+    def id(self) -> str:
+        """The cache's identity (a random id made when the cache was created)."""
+        return str(self.meta["id"])
 
     def init(self, meta: dict[str, Any], resume: bool = True) -> None:
         """Create the cache or check that an existing one was made with the same settings.
 
-        Also removes ``.partial`` files left by an interrupted run.
+        Removes partial files of dead writers of this host (never another live writer's).
+        Safe against a concurrent ``init`` of the same cache: exactly one creates meta.json.
 
         Raises:
-            DatasetError: the cache exists with different settings (name them).
+            DatasetError: the cache exists with different settings (name them), or in an
+                older format.
         """
-        meta = {"version": CACHE_VERSION, **meta}
-        if self.exists():
+        meta = {"version": CACHE_VERSION, **meta, "id": uuid.uuid4().hex}
+        self.path.mkdir(parents=True, exist_ok=True)
+        if not create_json_once(self.meta_path, meta):
             old = self.meta
             diff = [k for k in RESUME_KEYS if json.dumps(old.get(k), sort_keys=True,
                                                          default=_json_default)
@@ -145,29 +227,32 @@ class FeatureCache:
                     f"use another --cache folder"
                 )
             if not resume:
-                for p in self.video_files():
-                    p.unlink()
-        self.path.mkdir(parents=True, exist_ok=True)
-        for p in self.path.rglob("*.partial"):
-            p.unlink()
-        atomic_write_json(self.meta_path, meta)
+                for s, v in self.keys():
+                    self.remove(s, v)
+        for p in self.path.rglob("*.partial-*"):
+            if _stale_partial(p):
+                _remove(p)
 
     # -- videos ------------------------------------------------------------------------------
     def video_path(self, subject: str, video: str) -> Path:
-        return self.path / "videos" / subject / f"{video}.npz"
+        """The video's folder."""
+        return self.path / "videos" / subject / video
 
     def video_files(self) -> list[Path]:
+        """The index files of every finished video."""
         d = self.path / "videos"
-        return sorted(d.glob("*/*.npz")) if d.is_dir() else []
+        if not d.is_dir():
+            return []
+        return sorted(p for p in d.glob("*/*/index.json") if not p.parent.name.startswith("."))
 
     def has(self, subject: str, video: str) -> bool:
-        return self.video_path(subject, video).is_file()
+        return (self.video_path(subject, video) / "index.json").is_file()
 
     def keys(self) -> list[tuple[str, str]]:
         """``(subject, video)`` of every finished video, sorted by subject number and video."""
         from rt_sfamnet.datasets.casme3 import subject_sort_key
 
-        keys = [(p.parent.name, p.stem) for p in self.video_files()]
+        keys = [(p.parent.parent.name, p.parent.name) for p in self.video_files()]
         return sorted(keys, key=lambda k: (subject_sort_key(k[0]), k[1]))
 
     @property
@@ -177,49 +262,156 @@ class FeatureCache:
         return sorted({k[0] for k in self.keys()}, key=subject_sort_key)
 
     def write(self, feats: VideoFeatures, float16: bool = False) -> Path:
-        """Write one video atomically (``.partial`` then rename)."""
+        """Write one video atomically (a private partial folder, renamed into place).
+
+        If another writer finished the same video meanwhile, its copy is kept and this one
+        dropped. Returns the video's folder.
+        """
         _check_maps(feats.maps, "maps")
         _check_maps(feats.gt_maps, "gt_maps")
         dt = np.float16 if float16 else np.float32
-        p = self.video_path(feats.subject, feats.video)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".partial")
-        with tmp.open("wb") as fh:
-            np.savez(
-                fh,
-                maps=feats.maps.astype(dt),
-                frames=np.asarray(feats.frames, np.int64),
-                valid=np.asarray(feats.valid, bool),
-                gt_maps=feats.gt_maps.astype(dt),
-                gt_onset=np.asarray([g.onset for g in feats.gt], np.int64),
-                gt_apex=np.asarray([g.apex for g in feats.gt], np.int64),
-                gt_emotion=np.asarray([g.emotion for g in feats.gt], dtype="<U16"),
-                intervals=np.asarray(_intervals_to_json(feats.intervals)),
-                n_frames=np.asarray(int(feats.n_frames), np.int64),
-            )
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-        return p
-
-    def load(self, subject: str, video: str) -> VideoFeatures:
-        """Read one video (maps as stored: float16 or float32)."""
-        p = self.video_path(subject, video)
-        if not p.is_file():
-            raise DatasetError(f"{p}: not in the cache (extract it first)")
+        final = self.video_path(feats.subject, feats.video)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _unique_tmp(final)
+        tmp.mkdir()
         try:
-            with np.load(p, allow_pickle=False) as z:
-                gt = [GTSample(int(o), int(a), str(e))
-                      for o, a, e in zip(z["gt_onset"], z["gt_apex"], z["gt_emotion"], strict=True)]
-                return VideoFeatures(
-                    subject, video, z["maps"], z["frames"], z["valid"], z["gt_maps"], gt,
-                    _intervals_from_json(str(z["intervals"])), int(z["n_frames"]),
-                )
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise DatasetError(f"{p}: a broken cache file ({exc}); delete it and extract "
+            arrays = {"maps": np.asarray(feats.maps).astype(dt),
+                      "gt_maps": np.asarray(feats.gt_maps).astype(dt),
+                      "frames": np.asarray(feats.frames, np.int64),
+                      "valid": np.asarray(feats.valid, bool)}
+            files = {}
+            for name, a in arrays.items():
+                p = tmp / f"{name}.npy"
+                with p.open("wb") as fh:
+                    np.save(fh, a)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                files[f"{name}.npy"] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+            index = {"n_frames": int(feats.n_frames),
+                     "gt": [[int(g.onset), int(g.apex), str(g.emotion)] for g in feats.gt],
+                     "intervals": intervals_to_list(feats.intervals), "files": files}
+            (tmp / "index.json").write_text(json.dumps(index))
+            try:
+                os.rename(tmp, final)
+            except OSError:
+                if not self.has(feats.subject, feats.video):
+                    raise
+        finally:
+            if tmp.exists():
+                _remove(tmp)
+        return final
+
+    def remove(self, subject: str, video: str) -> None:
+        """Delete a finished (or damaged) video (moved aside first, then removed)."""
+        final = self.video_path(subject, video)
+        if not final.exists():
+            return
+        aside = _unique_tmp(final)
+        try:
+            os.rename(final, aside)
+        except FileNotFoundError:
+            return
+        _remove(aside)
+
+    def _index(self, subject: str, video: str) -> dict[str, Any]:
+        d = self.video_path(subject, video)
+        if not (d / "index.json").is_file():
+            raise DatasetError(f"{d}: not in the cache (extract it first)")
+        try:
+            return json.loads((d / "index.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"{d}: a broken cache file ({exc}); delete it and extract "
                                f"again") from None
+
+    def verify(self, subject: str, video: str, checksum: bool = True) -> str | None:
+        """None if the finished video matches its index, else what is wrong.
+
+        Sizes are always compared; ``checksum`` also re-hashes every array file.
+        """
+        d = self.video_path(subject, video)
+        try:
+            index = self._index(subject, video)
+        except DatasetError as exc:
+            return str(exc)
+        for name, want in index.get("files", {}).items():
+            p = d / name
+            if not p.is_file():
+                return f"{p} is missing"
+            if p.stat().st_size != want["bytes"]:
+                return f"{p} has {p.stat().st_size} bytes, the index says {want['bytes']}"
+            if checksum and _sha256(p) != want["sha256"]:
+                return f"{p} does not match its SHA-256 in the index"
+        return None
+
+    def load(self, subject: str, video: str, mmap: bool = True) -> VideoFeatures:
+        """Read one video; ``maps``/``gt_maps`` as stored (float16 or float32), memory-mapped
+        unless ``mmap`` is False. File sizes are checked against the index."""
+        d = self.video_path(subject, video)
+        problem = self.verify(subject, video, checksum=False)
+        if problem:
+            raise DatasetError(f"{d}: a broken cache file ({problem}); delete it and extract "
+                               f"again")
+        index = self._index(subject, video)
+        mode = "r" if mmap else None
+        try:
+            a = {n: np.load(d / f"{n}.npy", mmap_mode=mode if n.endswith("maps") else None,
+                            allow_pickle=False) for n in ARRAYS}
+            gt = [GTSample(int(o), int(ap), str(e)) for o, ap, e in index["gt"]]
+            ivs = [Interval(**x) for x in index["intervals"]]
+            return VideoFeatures(subject, video, a["maps"], a["frames"], a["valid"],
+                                 a["gt_maps"], gt, ivs, int(index["n_frames"]))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{d}: a broken cache file ({exc}); delete it and extract "
+                               f"again") from None
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def _check_maps(a: np.ndarray, name: str) -> None:
     if a.ndim != 4 or a.shape[1:] != MAP_SHAPE:
         raise ValueError(f"{name} must be (N, 3, 42, 42), found {a.shape}")
+
+
+def migrate(path: str | Path) -> dict[str, int]:
+    """Convert a format-1 cache (one ``.npz`` per video) to the current format in place.
+
+    Each video is written in the new layout, then its ``.npz`` is deleted; an interrupted
+    migration can be run again. Returns ``{"videos": converted}``.
+
+    Raises:
+        DatasetError: not a cache, or a broken ``.npz``.
+    """
+    root = Path(path)
+    mp = root / "meta.json"
+    if not mp.is_file():
+        raise DatasetError(f"{root} is not a feature cache (no meta.json)")
+    meta = json.loads(mp.read_text())
+    if meta.get("version") == CACHE_VERSION:
+        return {"videos": 0}
+    cache = FeatureCache(root)
+    n = 0
+    for f in sorted((root / "videos").glob("*/*.npz")):
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                gt = [GTSample(int(o), int(a), str(e))
+                      for o, a, e in zip(z["gt_onset"], z["gt_apex"], z["gt_emotion"], strict=True)]
+                feats = VideoFeatures(f.parent.name, f.stem, z["maps"], z["frames"], z["valid"],
+                                      z["gt_maps"], gt,
+                                      [Interval(**d) for d in json.loads(str(z["intervals"]))],
+                                      int(z["n_frames"]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise DatasetError(f"{f}: a broken cache file ({exc}); delete it and run the "
+                               f"migration again") from None
+        cache.write(feats, float16=feats.maps.dtype == np.float16)
+        f.unlink()
+        n += 1
+    for p in root.rglob("*.npz.partial"):
+        p.unlink()
+    atomic_write_json(mp, {**meta, "version": CACHE_VERSION, "id": meta.get("id") or uuid.uuid4().hex})
+    return {"videos": n}

@@ -179,63 +179,91 @@ def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
     )
 
 
+def _cache_meta(dataset, cfg: ExtractConfig, k_sw: int, fps: float, fcfg) -> dict[str, Any]:
+    from rt_sfamnet.config import config_to_dict
+
+    fdict = config_to_dict(fcfg)
+    fdict.pop("backend", None)
+    return {"dataset": dataset.name, "root": str(dataset.root), "flow": cfg.flow,
+            "frame_skip": cfg.frame_skip, "k_sw": k_sw, "fps": fps, "float16": cfg.float16,
+            "input_scale": float(getattr(fcfg, "input_scale", 1.0)), "features": fdict}
+
+
+def _todo(videos, cache: FeatureCache, verify: bool) -> tuple[list, int, list[str]]:
+    """Videos to extract, the number of finished ones kept, and the damaged ones (removed,
+    to be redone): each finished video is checked against the sizes and SHA-256 in its index."""
+    todo, damaged = [], []
+    for v in videos:
+        if cache.has(v.subject, v.video):
+            problem = cache.verify(v.subject, v.video, checksum=verify)
+            if problem is None:
+                continue
+            damaged.append(f"{v.subject}/{v.video}: {problem}")
+            cache.remove(v.subject, v.video)
+        todo.append(v)
+    return todo, len(videos) - len(todo), damaged
+
+
+def _extract_one(video, cache_path: str, cfg: ExtractConfig, k_sw: int, intrinsics,
+                 progress=None) -> tuple[int, int, int]:
+    """Extract one video into the cache; ``(samples, GT samples, frames)``."""
+    # a fresh tracker per video: MediaPipe's tracking state would otherwise make a video's
+    # features depend on the video extracted before it (resume = same result)
+    feats = extract_video(video, feature_config(cfg), cfg.frame_skip, k_sw, cfg.batch, None,
+                          intrinsics, progress=progress)
+    FeatureCache(cache_path).write(feats, cfg.float16)
+    return len(feats.frames), len(feats.gt), int(video.n_frames)
+
+
 def extract_dataset(dataset, cache: FeatureCache, cfg: ExtractConfig,
-                    show_progress: bool = True, resume: bool = True) -> dict[str, Any]:
-    """Extract every video of ``dataset`` into ``cache`` (skipping finished videos).
+                    show_progress: bool = True, resume: bool = True, shard=None,
+                    workers: int = 0, ray_address: str | None = None,
+                    verify: bool = True) -> dict[str, Any]:
+    """Extract every video of ``dataset`` (or of one shard of it) into ``cache``.
 
     The dataset is checked first (:meth:`Dataset.check`): missing videos or frames stop the
-    run before any flow is computed.
+    run before any flow is computed. Finished videos are kept when they match their index
+    (``verify``: re-hash them too), damaged ones are redone. ``shard = (K, N)`` takes videos
+    ``K-1, K-1+N, ...``; ``workers`` > 1 or ``ray_address`` extracts videos as Ray tasks
+    (every node must see the dataset and the cache at the same paths). Concurrent runs on
+    one cache never destroy each other's work (:class:`FeatureCache`).
 
     Returns:
-        ``{"videos": done now, "skipped": already cached, "samples": n, "gt_samples": m,
-        "seconds": wall time}``.
+        ``{"videos": done now, "skipped": already cached, "redone": damaged and redone,
+        "damaged": their problems, "samples": n, "gt_samples": m, "seconds": wall time}``.
     """
+    import os
     import time
 
-    from rt_sfamnet.config import config_to_dict
+    from tqdm import tqdm
+
+    from rt_sfamnet.cluster import shard_items
     from rt_sfamnet.datasets.labels import k_sw_for
 
     dataset.check()
     fps = dataset.videos[0].fps if dataset.videos else 30.0
     k_sw = cfg.k_sw if cfg.k_sw is not None else k_sw_for(fps)
-    fcfg = feature_config(cfg)
-    fdict = config_to_dict(fcfg)
-    fdict.pop("backend", None)
-    cache.init({
-        "dataset": dataset.name,
-        "root": str(dataset.root),
-        "flow": cfg.flow,
-        "frame_skip": cfg.frame_skip,
-        "k_sw": k_sw,
-        "fps": fps,
-        "float16": cfg.float16,
-        "input_scale": float(getattr(fcfg, "input_scale", 1.0)),
-        "features": fdict,
-    }, resume=resume)
-    todo = [v for v in dataset.videos if not cache.has(v.subject, v.video)]
-    skipped = len(dataset.videos) - len(todo)
-    total = sum(v.n_frames for v in todo)
-    bar = None
-    if show_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="frame", desc="extract", dynamic_ncols=True, disable=None)
+    cache.init(_cache_meta(dataset, cfg, k_sw, fps, feature_config(cfg)), resume=resume)
+    todo, skipped, damaged = _todo(shard_items(dataset.videos, shard), cache, verify)
+    bar = tqdm(total=sum(v.n_frames for v in todo), unit="frame", desc="extract",
+               dynamic_ncols=True, disable=None if show_progress else True)
     t0 = time.perf_counter()
     n_s = n_g = 0
+    path = os.path.abspath(cache.path)
     try:
-        for v in todo:
-            if bar is not None:
+        if workers > 1 or ray_address:
+            from rt_sfamnet.cluster import ray_map
+
+            args = [(v, path, cfg, k_sw, dataset.intrinsics) for v in todo]
+            for s_, g_, f_ in ray_map(_extract_one, args, workers, ray_address):
+                n_s, n_g = n_s + s_, n_g + g_
+                bar.update(f_)
+        else:
+            for v in todo:
                 bar.set_postfix_str(f"{v.subject}/{v.video}")
-            # a fresh tracker per video: MediaPipe's tracking state would otherwise make a
-            # video's features depend on the video extracted before it (resume = same result)
-            feats = extract_video(v, fcfg, cfg.frame_skip, k_sw, cfg.batch, None,
-                                  dataset.intrinsics,
-                                  progress=(bar.update if bar is not None else None))
-            cache.write(feats, cfg.float16)
-            n_s += len(feats.frames)
-            n_g += len(feats.gt)
+                s_, g_, _f = _extract_one(v, path, cfg, k_sw, dataset.intrinsics, bar.update)
+                n_s, n_g = n_s + s_, n_g + g_
     finally:
-        if bar is not None:
-            bar.close()
-    return {"videos": len(todo), "skipped": skipped, "samples": n_s, "gt_samples": n_g,
-            "seconds": time.perf_counter() - t0}
+        bar.close()
+    return {"videos": len(todo), "skipped": skipped, "redone": len(damaged), "damaged": damaged,
+            "samples": n_s, "gt_samples": n_g, "seconds": time.perf_counter() - t0}

@@ -133,3 +133,14 @@ def class_indices(names: Iterable[str], emotions: int) -> np.ndarray:
 def neutral_index(emotions: int) -> int:
     """Index of ``neutral`` (the last class)."""
     return len(emotion_names(emotions)) - 1
+
+
+def sample_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int, emotions: int,
+                  mae: str = "none") -> tuple[np.ndarray, np.ndarray]:
+    """Training targets of a video's spotting samples: ``(spot (n,) float32, cls (n,) int64)``.
+
+    The release rule of :func:`pseudo_labels`, with the emotion names turned into class
+    indices for ``emotions`` classes (neutral last).
+    """
+    spot, names = pseudo_labels(n_samples, intervals, frame_skip, mae)
+    return spot, class_indices(names, emotions)

@@ -33,9 +33,16 @@ class TrainConfig:
         seed: seeds sampling, augmentation and initialisation (per fold, with the subject).
         device: ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``.
         spotting: SpottingConfig overrides for evaluation (``frame_skip`` comes from the cache).
-        threads: torch CPU threads (None: leave torch's setting). One thread is the fastest
-            for this network's 1-9 channel convolutions on small CPUs (9x faster than two on
-            a loaded 2-core machine), hence the default.
+        threads: torch CPU threads (None: leave torch's setting), set inside every fold
+            (also in Ray workers), so results do not depend on where a fold ran.
+        init_weights: a weights file (``rt_sfamnet.weights`` format) every fold and the final
+            model start from, all layers trainable (unlike ``finetune_from``).
+        release_exact: reproduce the release's loop exactly: ``steps + 1`` optimiser updates
+            (its counter stops at ``steps + 1``), validation = the test subject's positives +
+            as many negatives without GT samples, and input scale 1 (unless given).
+        mae_labels: ``"none"`` (the release: only micro-expressions are positive; what
+            ``release_exact`` needs) or ``"rise"`` (macro-expressions' rise samples positive
+            too, :func:`rt_sfamnet.datasets.labels.pseudo_labels`). The network is the same.
     """
 
     emotions: int = 4
@@ -55,6 +62,9 @@ class TrainConfig:
     device: str = "auto"
     spotting: dict[str, Any] = field(default_factory=dict)
     threads: int | None = 1
+    init_weights: str | None = None
+    release_exact: bool = False
+    mae_labels: Literal["none", "rise"] = "none"
 
     def __post_init__(self) -> None:
         if self.emotions not in (4, 7):
@@ -65,6 +75,17 @@ class TrainConfig:
             raise ValueError(f"lam must be in [0, 1], found {self.lam}")
         if self.mode == "finetune" and not self.finetune_from:
             raise ValueError("mode 'finetune' needs finetune_from (a 4-class run folder)")
+        if self.mae_labels not in ("none", "rise"):
+            raise ValueError(f"mae_labels must be 'none' or 'rise', found {self.mae_labels!r}")
+        if self.release_exact and self.mae_labels != "none":
+            raise ValueError("release_exact trains on the release's ME-only labels (mae_labels 'none')")
+        if self.mode == "finetune" and self.init_weights:
+            raise ValueError("init_weights and finetune_from exclude each other")
+
+    @property
+    def updates(self) -> int:
+        """Optimiser updates per fold (``steps + 1`` with ``release_exact``)."""
+        return self.steps + 1 if self.release_exact and self.steps > 0 else self.steps
 
     def aug_factors(self) -> np.ndarray:
         """The augmentation grid, float32 (21 values by default)."""

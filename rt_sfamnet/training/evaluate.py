@@ -25,10 +25,16 @@ def _spotting_config(frame_skip: int, overrides: dict[str, Any], fps: float = 30
 
 
 def _gt_for_emotions(intervals: Sequence[Interval], emotions: int) -> list[Interval]:
+    """Micro emotions as class names; a MaE's emotion (simulator ``prototype``) kept in
+    ``extra["prototype"]`` for the MaE emotion accuracy."""
+    from rt_sfamnet.metrics import macro_emotion_of
+
     out = []
     for iv in intervals:
         emo = to_class(iv.emotion, emotions) if (iv.type == "micro" and iv.emotion) else ""
-        out.append(Interval(iv.subject, iv.video, iv.onset, iv.apex, iv.offset, iv.type, emo))
+        mae = macro_emotion_of(iv) if iv.type == "macro" else ""
+        extra = {"prototype": to_class(mae, emotions)} if mae else {}
+        out.append(Interval(iv.subject, iv.video, iv.onset, iv.apex, iv.offset, iv.type, emo, extra))
     return out
 
 
@@ -39,22 +45,23 @@ def evaluate_subject(model, sd: SubjectData, cfg: TrainConfig, input_scale: floa
 
     names = emotion_names(cfg.emotions)
     scfg = _spotting_config(frame_skip, cfg.spotting, fps)
-    scores, logits = predict(model, sd.maps, input_scale, clip=cfg.clip)
-    scores = np.where(sd.valid, scores, 0.0).astype(np.float32)
-    labels_idx = logits.argmax(1) if len(logits) else np.zeros(0, np.int64)
     preds: list[Interval] = []
     curves: dict[str, list[float]] = {}
-    for video, sl in sd.video_slices.items():
-        sc = scores[sl]
-        lab = [names[i] for i in labels_idx[sl]]
+    labels: dict[str, list[str]] = {}
+    for video, sl in sd.video_slices.items():  # one video's maps in memory at a time
+        sc, logits = predict(model, sd.video_maps(video), input_scale, clip=cfg.clip)
+        sc = np.where(sd.valid[sl], sc, 0.0).astype(np.float32)
+        lab = [names[i] for i in (logits.argmax(1) if len(logits) else [])]
         curves[video] = [round(float(x), 5) for x in sc]
+        labels[video] = lab
         for si in spot(sc, lab, scfg):
             preds.append(si.to_interval(sd.subject, video))
-    g_scores, g_logits = predict(model, sd.gt_maps, input_scale, clip=cfg.clip)
+    g_scores, g_logits = predict(model, sd.gt_maps(), input_scale, clip=cfg.clip)
     g_pred = g_logits.argmax(1) if len(g_logits) else np.zeros(0, np.int64)
     return {
         "predictions": preds,
         "scores": curves,
+        "labels": labels,
         "gt": _gt_for_emotions(sd.intervals, cfg.emotions),
         "recognition": {"y_true": [int(x) for x in sd.gt_cls], "y_pred": [int(x) for x in g_pred],
                         "videos": list(sd.gt_videos)},

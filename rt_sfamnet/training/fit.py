@@ -60,90 +60,116 @@ def init_from(model, path: str | Path) -> list[str]:
     return trainable
 
 
-def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConfig,
-                input_scale: float, seed: int, init: str | Path | None = None,
-                val: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
-    """Train one SFAMNet on ``train = (maps, spot, cls)``; returns ``(model, info)``.
+def load_init_weights(model, path: str | Path) -> None:
+    """Copy every parameter of the weights file ``path`` into ``model`` (all stay trainable).
 
-    ``maps`` are unscaled; they are moved to the device once, scaled by ``input_scale``;
-    each step draws the next slice of a shuffled permutation (a new one per epoch) and
-    multiplies each sample by a random factor of :meth:`TrainConfig.aug_factors`. ``info``
-    holds ``loss`` (mean of the last 50 steps), ``val_loss``, ``class_weights``, ``n_train``,
-    ``seconds``, ``device``.
+    Raises:
+        RtSfamnetError: the file's emotions differ from the model's.
     """
+    from rt_sfamnet.weights import load_weights
+
+    src, meta = load_weights(path)
+    if meta.emotions != model.emotions:
+        raise RtSfamnetError(f"--init-weights {path} has {meta.emotions} emotion classes; "
+                             f"this run trains {model.emotions}")
+    model.load_state_dict(src.state_dict())
+
+
+def new_model(cfg: TrainConfig, seed: int, init: str | Path | None = None):
+    """A fresh SFAMNet seeded by ``seed``: from ``init`` (fine-tuning: only the recognition
+    head trainable), else from ``cfg.init_weights`` (all trainable), else random."""
     import torch
 
     from rt_sfamnet.model import SFAMNet
 
+    torch.manual_seed(seed & 0xFFFFFFFFFFFF)
+    model = SFAMNet(emotions=cfg.emotions)
+    if init is not None:
+        init_from(model, init)
+    elif cfg.init_weights:
+        load_init_weights(model, cfg.init_weights)
+    return model
+
+
+def _check_train(train, C: int) -> None:
     maps, spot, cls = train
     if maps.ndim != 4 or maps.shape[1:] != (3, 42, 42):
         raise ValueError(f"maps must be (N, 3, 42, 42), found {maps.shape}")
     if not (len(maps) == len(spot) == len(cls)):
         raise ValueError("maps, spot and cls must have the same length")
-    if cfg.threads:
-        torch.set_num_threads(int(cfg.threads))
-    device = resolve_device(cfg.device)
-    C = len(emotion_names(cfg.emotions))
     if len(cls) and (cls.min() < 0 or cls.max() >= C):
         raise ValueError(f"class indices must be in [0, {C}), found {cls.min()}..{cls.max()}")
-    torch.manual_seed(seed & 0xFFFFFFFFFFFF)
-    model = SFAMNet(emotions=cfg.emotions)
-    if init is not None:
-        init_from(model, init)
-    # channels-last runs the 3-channel convolutions' backward ~3x faster on the CPU
-    fmt = torch.channels_last
-    model.to(device=device, memory_format=fmt).train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+
+
+def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConfig,
+                input_scale: float, seed: int, init: str | Path | None = None,
+                val: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+    """Train one SFAMNet on ``train = (maps, spot, cls)``; returns ``(model, info)``.
+
+    ``maps`` (float32, unscaled) are moved to the device once and scaled by ``input_scale``;
+    each of the :attr:`TrainConfig.updates` steps draws the next slice of a shuffled
+    permutation (a new one per epoch) and multiplies each sample by a random factor of
+    :meth:`TrainConfig.aug_factors`. ``info`` holds ``loss`` (mean of the last 50 steps),
+    ``val_loss``, ``class_weights``, ``n_train``, ``seconds``, ``device``, ``steps``.
+    """
+    import torch
+
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    C = len(emotion_names(cfg.emotions))
+    _check_train(train, C)
+    maps, spot, cls = train
+    device = resolve_device(cfg.device)
+    model = new_model(cfg, seed, init).to(device).train()
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     w = torch.from_numpy(balanced_class_weights(cls, C)).to(device)
     t0 = time.perf_counter()
-    N = len(maps)
+    N, steps = len(maps), cfg.updates
     X = _prep(torch.from_numpy(np.ascontiguousarray(maps, np.float32)).to(device),
-              input_scale, cfg.clip).contiguous(memory_format=fmt)
+              input_scale, cfg.clip)
     ys = torch.from_numpy(spot.astype(np.float32)).to(device)
     yc = torch.from_numpy(cls.astype(np.int64)).to(device)
     fac = torch.from_numpy(cfg.aug_factors()).to(device)
     gen = torch.Generator(device=device)
     gen.manual_seed(seed & 0xFFFFFFFFFFFF)
     B = min(cfg.batch_size, max(N, 1))
-    losses = torch.zeros(max(cfg.steps, 1), device=device)
-    perm = None
-    pos = N
-    for step in range(cfg.steps if N else 0):
+    losses = torch.zeros(max(steps, 1), device=device)
+    perm, pos = None, N
+    for step in range(steps if N else 0):
         if pos >= N:
-            perm = torch.randperm(N, generator=gen, device=device)
-            pos = 0
+            perm, pos = torch.randperm(N, generator=gen, device=device), 0
         idx = perm[pos : pos + B]
         pos += B
         k = torch.randint(0, len(fac), (idx.shape[0],), generator=gen, device=device)
-        xb = (X[idx] * fac[k].view(-1, 1, 1, 1)).contiguous(memory_format=fmt)
-        loss = _loss(model, xb, ys[idx], yc[idx], w, cfg.lam)
+        loss = _loss(model, X[idx] * fac[k].view(-1, 1, 1, 1), ys[idx], yc[idx], w, cfg.lam)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         losses[step] = loss.detach()
     if device.type == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
-    n_last = min(50, cfg.steps) if N else 0
+    n_last = min(50, steps) if N else 0
     info: dict[str, Any] = {
-        "loss": float(losses[cfg.steps - n_last : cfg.steps].mean()) if n_last else None,
-        "n_train": int(N),
-        "n_train_positive": int((spot > 0.5).sum()),
-        "class_weights": [float(x) for x in w.cpu()],
-        "seconds": seconds,
-        "device": str(device),
-        "steps": cfg.steps,
+        "loss": float(losses[steps - n_last : steps].mean()) if n_last else None,
+        "n_train": int(N), "n_train_positive": int((spot > 0.5).sum()),
+        "class_weights": [float(x) for x in w.cpu()], "seconds": time.perf_counter() - t0,
+        "device": str(device), "steps": steps,
     }
     if val is not None and len(val[0]):
-        model.eval()
-        with torch.no_grad():
-            Xv = _prep(torch.from_numpy(val[0]).to(device), input_scale, cfg.clip)
-            info["val_loss"] = float(_loss(model, Xv, torch.from_numpy(val[1]).to(device),
-                                           torch.from_numpy(val[2]).to(device), w, cfg.lam))
+        info["val_loss"] = _val_loss(model, val, device, input_scale, cfg, w)
     model.eval()
-    model.to(device="cpu", memory_format=torch.contiguous_format)
+    model.to(device="cpu")
     return model, info
+
+
+def _val_loss(model, val, device, input_scale: float, cfg: TrainConfig, w) -> float:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        Xv = _prep(torch.from_numpy(val[0]).to(device), input_scale, cfg.clip)
+        return float(_loss(model, Xv, torch.from_numpy(val[1]).to(device),
+                           torch.from_numpy(val[2]).to(device), w, cfg.lam))
 
 
 def _prep(x, input_scale: float, clip: float | None):

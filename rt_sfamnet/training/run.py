@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rt_sfamnet.datasets.cache import FeatureCache, atomic_write_json
+from rt_sfamnet.cluster import shard_items
+from rt_sfamnet.datasets.cache import FeatureCache, atomic_write_json, create_json_once
 from rt_sfamnet.datasets.casme3 import subject_id
 from rt_sfamnet.errors import DatasetError, RtSfamnetError
 from rt_sfamnet.training.config import TrainConfig
@@ -52,8 +53,14 @@ def _weights_meta(cfg: TrainConfig, cache_meta: dict[str, Any], input_scale: flo
                        provenance=provenance)
 
 
+#: TrainConfig fields that must agree for a run folder to be resumed or merged.
+RESUME_KEYS = ("emotions", "steps", "batch_size", "lr", "lam", "neg_ratio", "clip", "aug_min",
+               "aug_max", "aug_step", "mode", "seed", "input_scale", "init_weights",
+               "release_exact", "mae_labels")
+
+
 class Run:
-    """A LOSO run folder (see the module docstring).
+    """A LOSO run folder (see :mod:`rt_sfamnet.training`).
 
     Args:
         cache: the feature cache.
@@ -78,88 +85,50 @@ class Run:
         return self.cache.subjects
 
     def data(self, subject: str) -> SubjectData:
+        """A subject's labels (kept; its maps stay on disk)."""
         if subject not in self._data:
-            self._data[subject] = load_subject(self.cache, subject, self.cfg.emotions)
+            self._data[subject] = load_subject(self.cache, subject, self.cfg.emotions,
+                                               self.cfg.mae_labels)
         return self._data[subject]
 
-    def input_scale(self) -> float:
+    def input_scale(self, train_subjects: Sequence[str], seed: int) -> float:
+        """``--input-scale``; else 1 with ``release_exact``; else :func:`auto_input_scale`
+        of a bounded random subsample of the training subjects only."""
         if self.cfg.input_scale is not None:
             return float(self.cfg.input_scale)
-        cfg_path = self.out / "config.json"
-        if cfg_path.is_file():
-            import json
+        if self.cfg.release_exact:
+            return 1.0
+        return auto_input_scale([self.data(s) for s in train_subjects], seed=seed)
 
-            saved = json.loads(cfg_path.read_text()).get("input_scale")
-            if saved:
-                return float(saved)
-        return auto_input_scale([self.data(s) for s in self.subjects], seed=self.cfg.seed)
+    def check_config(self) -> None:
+        """Record the settings and the cache's identity, or check them against a run there.
 
-    def _check_config(self, input_scale: float) -> None:
-        import json
-
+        Raises:
+            RtSfamnetError: the folder holds a run with other settings or another cache.
+        """
         want = {"train": _jsonable(asdict(self.cfg)), "cache": str(self.cache.path),
-                "cache_meta": self.meta, "input_scale": input_scale}
+                "cache_id": self.meta.get("id"), "cache_meta": self.meta}
         p = self.out / "config.json"
-        if p.is_file():
-            have = json.loads(p.read_text())
-            keys = [k for k in ("emotions", "steps", "batch_size", "lr", "lam", "neg_ratio", "clip",
-                                "aug_min", "aug_max", "aug_step", "mode", "seed")
-                    if have.get("train", {}).get(k) != want["train"].get(k)]
-            if keys:
-                raise RtSfamnetError(
-                    f"{self.out} holds a run with other settings ({', '.join(keys)}); use "
-                    f"another --out folder")
-        else:
-            atomic_write_json(p, want)
+        if create_json_once(p, want):
+            return
+        have = json.loads(p.read_text())
+        keys = [k for k in RESUME_KEYS if have.get("train", {}).get(k) != want["train"].get(k)]
+        if keys:
+            raise RtSfamnetError(f"{self.out} holds a run with other settings "
+                                 f"({', '.join(keys)}); use another --out folder")
+        old_id = have.get("cache_id")
+        if (old_id or None) != want["cache_id"] and not (old_id is None and
+                                                          have.get("cache") == want["cache"]):
+            raise RtSfamnetError(
+                f"{self.out} holds folds trained on another feature cache ({have.get('cache')}, "
+                f"id {old_id}); --cache {self.cache.path} is id {want['cache_id']}. Give the "
+                f"same --cache to resume, or another --out folder")
 
     def fold_done(self, subject: str) -> bool:
         return (self.out / "folds" / f"{subject}.json").is_file()
 
-    # -- folds ------------------------------------------------------------------------------
-    def run_fold(self, subject: str, input_scale: float) -> dict[str, Any]:
-        """Train, save and evaluate the fold that holds out ``subject``."""
-        cfg = self.cfg
-        others = [self.data(s) for s in self.subjects if s != subject]
-        test = self.data(subject)
-        seed = fold_seed(cfg.seed, subject)
-        rng = np.random.default_rng(seed)
-        train = sample_fold(others, rng, cfg.neg_ratio)
-        val = sample_fold([test], np.random.default_rng(seed + 1), cfg.neg_ratio)
-        init = None
-        if cfg.mode == "finetune":
-            init = Path(cfg.finetune_from) / "folds" / f"{subject}.safetensors"
-            if not init.is_file():
-                raise RtSfamnetError(f"fine-tuning needs the 4-class fold model {init}; train "
-                                     f"the 4-class run first")
-        model, info = train_model(train, cfg, input_scale, seed, init=init, val=val)
-        ev = evaluate_subject(model, test, cfg, input_scale, self.frame_skip,
-                              float(self.meta.get("fps", 30.0)))
-        metrics = score_results(ev["gt"], ev["predictions"], ev["recognition"]["y_true"],
-                                ev["recognition"]["y_pred"], cfg.emotions)
-        from rt_sfamnet.weights import save_weights
-
-        (self.out / "folds").mkdir(parents=True, exist_ok=True)
-        prov = {"fold": subject, "seed": cfg.seed, "train": _jsonable(asdict(cfg)),
-                "cache": self.cache.path.name}
-        save_weights(model, self.out / "folds" / f"{subject}.safetensors",
-                     _weights_meta(cfg, self.meta, input_scale, prov))
-        result = {
-            "subject": subject,
-            "train": info,
-            "metrics": metrics,
-            "predictions": [_iv_dict(iv) for iv in ev["predictions"]],
-            "gt": [_iv_dict(iv) for iv in ev["gt"]],
-            "recognition": ev["recognition"],
-            "scores": ev["scores"],
-        }
-        atomic_write_json(self.out / "folds" / f"{subject}.json", _jsonable(result))
-        return result
-
-    def run(self, subjects: Sequence[str] | None = None, plots: bool = True,
-            plot_videos: int = 4) -> dict[str, Any]:
-        """Train and evaluate every (or the given) fold, resuming finished ones; pool results."""
-        import json
-
+    def folds(self, subjects: Sequence[str] | None = None) -> list[str]:
+        """The requested folds (all subjects if None), checked against the cache."""
         all_subjects = self.subjects
         if len(all_subjects) < 2:
             raise DatasetError(f"LOSO needs at least 2 subjects; the cache has {all_subjects}")
@@ -167,34 +136,119 @@ class Run:
         unknown = [s for s in folds if s not in all_subjects]
         if unknown:
             raise DatasetError(f"subject(s) {unknown} not in the cache; it has {all_subjects}")
+        return folds
+
+    # -- folds ------------------------------------------------------------------------------
+    def run_fold(self, subject: str) -> dict[str, Any]:
+        """Train, save and evaluate the fold that holds out ``subject``; writes only
+        ``folds/<subject>.*`` (the JSON last)."""
+        cfg = self.cfg
+        seed = fold_seed(cfg.seed, subject)
+        others = [s for s in self.subjects if s != subject]
+        scale = self.input_scale(others, seed)
+        train = sample_fold([self.data(s) for s in others], np.random.default_rng(seed),
+                            cfg.neg_ratio)
+        val = sample_fold([self.data(subject)], np.random.default_rng(seed + 1), cfg.neg_ratio,
+                          with_gt=not cfg.release_exact)
+        init = None
+        if cfg.mode == "finetune":
+            init = Path(cfg.finetune_from) / "folds" / f"{subject}.safetensors"
+            if not init.is_file():
+                raise RtSfamnetError(f"fine-tuning needs the 4-class fold model {init}; train "
+                                     f"the 4-class run first")
+        model, info = train_model(train, cfg, scale, seed, init=init, val=val)
+        del train, val
+        ev = evaluate_subject(model, self.data(subject), cfg, scale, self.frame_skip,
+                              float(self.meta.get("fps", 30.0)))
+        metrics = score_results(ev["gt"], ev["predictions"], ev["recognition"]["y_true"],
+                                ev["recognition"]["y_pred"], cfg.emotions)
+        from rt_sfamnet.weights import save_weights
+
+        (self.out / "folds").mkdir(parents=True, exist_ok=True)
+        prov = {"fold": subject, "seed": cfg.seed, "train": _jsonable(asdict(cfg)),
+                "cache": self.cache.path.name, "cache_id": self.meta.get("id")}
+        save_weights(model, self.out / "folds" / f"{subject}.safetensors",
+                     _weights_meta(cfg, self.meta, scale, prov))
+        result = {"subject": subject, "input_scale": scale, "train": info, "metrics": metrics,
+                  "predictions": [_iv_dict(iv) for iv in ev["predictions"]],
+                  "gt": [_iv_dict(iv) for iv in ev["gt"]], "recognition": ev["recognition"],
+                  "scores": ev["scores"], "labels": ev["labels"]}
+        atomic_write_json(self.out / "folds" / f"{subject}.json", _jsonable(result))
+        return result
+
+    def run(self, subjects: Sequence[str] | None = None, plots: bool = True,
+            plot_videos: int = 4, workers: int = 0, ray_address: str | None = None,
+            shard: tuple[int, int] | None = None, progress: bool = False) -> dict[str, Any]:
+        """Train and evaluate every (or the given) fold, resuming finished ones.
+
+        ``workers`` > 1 or ``ray_address`` runs the folds as Ray tasks
+        (:mod:`rt_sfamnet.training.parallel`); ``shard = (K, N)`` runs only every N-th fold
+        from the K-th and does not pool (see :meth:`merge`). Without a shard the pooled
+        ``results.json`` (and plots) are written and returned.
+        """
+        folds = self.folds(subjects)
         self.out.mkdir(parents=True, exist_ok=True)
-        scale = self.input_scale()
-        self._check_config(scale)
-        for i, s in enumerate(folds):
-            if self.fold_done(s):
-                self.log(f"fold {i + 1}/{len(folds)} {s}: done earlier, kept")
-                continue
-            t0 = time.perf_counter()
-            r = self.run_fold(s, scale)
+        self.check_config()
+        mine = shard_items(folds, shard)
+        todo = [s for s in mine if not self.fold_done(s)]
+        for s in mine:
+            if s not in todo:
+                self.log(f"fold {s}: done earlier, kept")
+        for i, r in enumerate(self._train_folds(todo, workers, ray_address, progress)):
             m = r["metrics"]
-            self.log(
-                f"fold {i + 1}/{len(folds)} {s}: loss {r['train']['loss']:.4f} "
-                f"ME F1 {m['megc']['micro']['f1']:.3f} UF1 {m['recognition'].get('uf1', 0):.3f} "
-                f"({time.perf_counter() - t0:.1f} s)")
+            self.log(f"fold {i + 1}/{len(todo)} {r['subject']}: loss {r['train']['loss']:.4f} "
+                     f"ME F1 {m['megc']['micro']['f1']:.3f} UF1 "
+                     f"{m['recognition'].get('uf1', 0):.3f} ({r['train']['seconds']:.1f} s)")
+        if shard is not None:
+            return {"folds": mine, "shard": f"{shard[0]}/{shard[1]}"}
+        return self.merge(folds, plots=plots, plot_videos=plot_videos)
+
+    def _train_folds(self, todo: list[str], workers: int, ray_address: str | None,
+                     progress: bool) -> Iterator[dict[str, Any]]:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="fold", desc="train", dynamic_ncols=True,
+                   disable=None if progress else True)
+        try:
+            if workers > 1 or ray_address:
+                from rt_sfamnet.training.parallel import ray_folds
+
+                results = ray_folds(self, todo, workers, ray_address)
+            else:
+                results = (self.run_fold(s) for s in todo)
+            for r in results:
+                bar.update(1)
+                bar.set_postfix_str(r["subject"])
+                yield r
+        finally:
+            bar.close()
+
+    def merge(self, subjects: Sequence[str] | None = None, plots: bool = True,
+              plot_videos: int = 4) -> dict[str, Any]:
+        """Pool the finished folds into ``results.json`` (and plots).
+
+        Raises:
+            RtSfamnetError: a requested fold is not finished yet.
+        """
+        folds = self.folds(subjects)
+        if (self.out / "config.json").is_file():
+            self.check_config()
+        missing = [s for s in folds if not self.fold_done(s)]
+        if missing:
+            raise RtSfamnetError(f"cannot pool {self.out}: {len(missing)} fold(s) not finished "
+                                 f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''});"
+                                 f" run the remaining folds or shards first")
         results = [json.loads((self.out / "folds" / f"{s}.json").read_text()) for s in folds]
         pooled = pool_results(results, self.cfg.emotions)
-        summary = {"folds": [s for s in folds], "input_scale": scale,
-                   "weights_input_scale": float(self.meta.get("input_scale", 1.0)) * scale,
+        summary = {"folds": list(folds),
+                   "input_scale": {r["subject"]: r.get("input_scale") for r in results},
+                   "weights_input_scale": {
+                       r["subject"]: float(self.meta.get("input_scale", 1.0))
+                       * float(r.get("input_scale") or 1.0) for r in results},
                    "pooled": pooled,
-                   "per_fold": {r["subject"]: {
-                       "micro_f1": r["metrics"]["megc"]["micro"]["f1"],
-                       "macro_f1": r["metrics"]["megc"]["macro"]["f1"],
-                       "uf1": r["metrics"]["recognition"].get("uf1", 0.0),
-                       "uar": r["metrics"]["recognition"].get("uar", 0.0),
-                       "seconds": r["train"]["seconds"]} for r in results},
+                   "per_fold": {r["subject"]: _fold_row(r) for r in results},
                    "seconds_per_fold": float(np.mean([r["train"]["seconds"] for r in results])),
-                   "train": _jsonable(asdict(self.cfg)),
-                   "cache_meta": self.meta}
+                   "train": _jsonable(asdict(self.cfg)), "cache_meta": self.meta}
         if plots:
             summary["plots"] = write_plots(self.out / "plots", results, pooled, self.cfg.emotions,
                                            self.frame_skip, self.cfg.spotting, plot_videos,
@@ -206,10 +260,10 @@ class Run:
                     ) -> Path:
         """Train one model on every subject of the cache (no held-out fold) and save it."""
         cfg = self.cfg
-        scale = self.input_scale()
         self.out.mkdir(parents=True, exist_ok=True)
-        self._check_config(scale)
+        self.check_config()
         seed = fold_seed(cfg.seed, None)
+        scale = self.input_scale(self.subjects, seed)
         train = sample_fold([self.data(s) for s in self.subjects], np.random.default_rng(seed),
                             cfg.neg_ratio)
         init = None
@@ -224,8 +278,15 @@ class Run:
         p = Path(path) if path is not None else self.out / "final.safetensors"
         prov = {"fold": None, "subjects": self.subjects, "seed": cfg.seed,
                 "train": _jsonable(asdict(cfg)), "train_info": _jsonable(info),
-                **(provenance or {})}
+                "cache_id": self.meta.get("id"), **(provenance or {})}
         save_weights(model, p, _weights_meta(cfg, self.meta, scale, prov))
         self.log(f"final model on {len(self.subjects)} subjects: loss {info['loss']:.4f} "
                  f"({info['seconds']:.1f} s) -> {p}")
         return p
+
+
+def _fold_row(r: dict[str, Any]) -> dict[str, Any]:
+    m = r["metrics"]
+    return {"micro_f1": m["megc"]["micro"]["f1"], "macro_f1": m["megc"]["macro"]["f1"],
+            "uf1": m["recognition"].get("uf1", 0.0), "uar": m["recognition"].get("uar", 0.0),
+            "seconds": r["train"]["seconds"], "input_scale": r.get("input_scale")}

@@ -57,16 +57,25 @@ def test_simulated_dataset_extract_and_resume(simulated, tmp_path, capsys):
     assert np.isfinite(v1.maps.astype(np.float32)).all()
     assert cache.meta["flow"] == "hybrid" and cache.meta["k_sw"] == 6
     # interrupt: one video lost, a partial file left behind -> only that video is redone
-    p1, p2 = cache.video_path("spNO.1", "a"), cache.video_path("spNO.2", "a")
+    p1 = cache.video_path("spNO.1", "a") / "maps.npy"
     before = p1.stat().st_mtime_ns
-    maps2 = cache.load("spNO.2", "a").maps
-    p2.unlink()
-    p2.with_name("a.npz.partial").write_bytes(b"partial")
+    maps2 = np.array(cache.load("spNO.2", "a").maps)
+    cache.remove("spNO.2", "a")
+    partial = cache.video_path("spNO.2", "a").with_name(".a.partial-nohost-1-x")
+    partial.mkdir()
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["videos"] == 1 and out["skipped"] == 1
     assert p1.stat().st_mtime_ns == before
-    assert not p2.with_name("a.npz.partial").exists()
+    assert np.array_equal(cache.load("spNO.2", "a").maps, maps2)
+    # a damaged finished video (one flipped byte) is found by its checksum and redone
+    m2 = cache.video_path("spNO.2", "a") / "maps.npy"
+    data = bytearray(m2.read_bytes())
+    data[-3] ^= 0xFF
+    m2.write_bytes(bytes(data))
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["videos"] == 1 and out["redone"] == 1 and out["skipped"] == 1
     assert np.array_equal(cache.load("spNO.2", "a").maps, maps2)
     # other settings on the same cache are refused with a clear message
     assert main(args[:-1] + ["--frame-skip", "1", "--no-progress"]) == 2

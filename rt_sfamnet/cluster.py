@@ -1,0 +1,77 @@
+"""Running independent jobs on many cores or machines: Ray tasks (local or a cluster, the
+optional extra ``rt-sfamnet[cluster]``) and ``--shard K/N`` splits for array jobs (Slurm).
+
+Used by ``extract`` (videos) and ``train`` (LOSO folds). Results never depend on where a job
+ran: each job gets everything it needs as arguments and writes only its own files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rt_sfamnet.errors import RtSfamnetError
+
+
+def import_ray():
+    """The ``ray`` module, or a clear error naming the extra to install."""
+    try:
+        import ray
+    except ImportError:
+        raise RtSfamnetError("--workers/--ray-address need Ray: pip install 'rt-sfamnet[cluster]'"
+                             ) from None
+    return ray
+
+
+def start_ray(workers: int, address: str | None, cpus_per_task: int):
+    """Join ``address`` or start a local instance sized for ``workers`` tasks."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "configure_logging": False}
+        if address:
+            ray.init(address=address, **kw)
+        else:
+            ray.init(num_cpus=max(1, workers) * max(1, cpus_per_task), **kw)
+    return ray
+
+
+def ray_map(fn, args: Sequence[tuple], workers: int, address: str | None,
+            cpus_per_task: int = 1) -> Iterator[Any]:
+    """``fn(*a)`` for every ``a`` as Ray tasks, at most ``workers`` in flight (0: as many as
+    the cluster fits); results are yielded as they finish."""
+    ray = start_ray(workers, address, cpus_per_task)
+    remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(fn)
+    pending = list(args)
+    limit = workers if workers > 0 else len(pending)
+    running = []
+    while pending or running:
+        while pending and len(running) < limit:
+            running.append(remote.remote(*pending.pop(0)))
+        done, running = ray.wait(running, num_returns=1)
+        yield ray.get(done[0])
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` (1 <= K <= N) -> ``(K, N)``; None -> None.
+
+    Raises:
+        RtSfamnetError: not of that form.
+    """
+    if text is None:
+        return None
+    try:
+        k, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        k = n = 0
+    if not 1 <= k <= n:
+        raise RtSfamnetError(f"--shard must be K/N with 1 <= K <= N (e.g. 3/10), found {text!r}")
+    return k, n
+
+
+def shard_items(items: Sequence[Any], shard: tuple[int, int] | None) -> list[Any]:
+    """Items ``K-1, K-1+N, K-1+2N, ...`` of ``items`` for shard ``(K, N)`` (all if None)."""
+    if shard is None:
+        return list(items)
+    k, n = shard
+    return [x for i, x in enumerate(items) if i % n == k - 1]
