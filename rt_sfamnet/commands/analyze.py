@@ -1,10 +1,13 @@
 """``rt-sfamnet analyze SOURCE --out DIR``: headless real-time analysis.
 
 Runs the real-time engine (:mod:`rt_sfamnet.pipeline`) on a camera, a recording, a frame
-folder or the simulator and writes, into ``DIR``:
+folder or the simulator and writes, into ``DIR`` (into ``DIR/<source stem>/`` for each of
+several sources; a source that cannot be read is reported and the others go on, exit 2):
 
-- ``frames.csv`` — one row per analysed frame: ``frame, timestamp, face_found, score,
-  micro_smoothed, macro_smoothed, prob_<class>..., label, latency_ms``;
+- ``frames.csv`` — one row per analysed frame: ``frame, timestamp, input, face_found,
+  face_x0, face_y0, face_size, depth_ok, score, micro_smoothed, macro_smoothed,
+  prob_<class>..., argmax_class, latency_ms`` (see
+  :class:`~rt_sfamnet.pipeline.writers.FrameCsvWriter`);
 - ``events.csv`` — spotted intervals in the interval-file format (``subject, video, onset,
   apex, offset, type, emotion``) plus ``start_s, end_s, confidence`` (usable as ``--pred``
   of ``rt-sfamnet evaluate``); ``events.json`` — the same as a list of objects;
@@ -33,8 +36,9 @@ HELP = "analyse a camera, recording or simulation headless: per-frame CSV, event
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("source", help="'camera', 'sim[:seed=..,duration=..]', a .bag/.db3 "
-                        "recording or a frame folder")
+    parser.add_argument("source", nargs="+", help="'camera', 'sim[:seed=..,duration=..]', a "
+                        ".bag/.db3 recording or a frame folder; several: each one's results go "
+                        "to OUT/<source stem>/")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
     parser.add_argument("--realtime", action="store_true",
@@ -85,45 +89,90 @@ def engine_config(args: argparse.Namespace, keep_maps: bool = False) -> Any:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    import threading
+def _folder_name(spec: str) -> str:
+    """A source's results folder under ``--out``: its file stem (``sim:seed=3`` -> ``sim_seed_3``)."""
+    stem = Path(spec.rstrip("/")).stem or "stream"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
 
-    from rt_sfamnet.errors import OutputError, RtSfamnetError
-    from rt_sfamnet.intervals import read_intervals
-    from rt_sfamnet.pipeline import Engine
-    from rt_sfamnet.pipeline.runner import RunOptions, human_summary, run_headless
-    from rt_sfamnet.signals import Interrupted, stop_on_signals
-    from rt_sfamnet.sources import make_source
+
+def _targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(source, output folder) pairs: ``--out`` itself for one source, ``--out/<stem>`` for
+    several (two sources with one stem are refused before any work)."""
+    from rt_sfamnet.errors import ConfigError, OutputError
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} exists and is not a folder")
-    stop = threading.Event()
+    sources = [str(s) for s in args.source]
+    if len(sources) == 1:
+        return [(sources[0], out)]
+    if args.gt_video:
+        raise ConfigError("--gt-video names one video: it cannot be used with several sources")
+    seen: dict[str, str] = {}
+    for src in sources:
+        name = _folder_name(src)
+        if name in seen:
+            raise ConfigError(f"sources {seen[name]!r} and {src!r} would both write "
+                              f"{out / name}: give them different file names")
+        seen[name] = src
+    return [(src, out / _folder_name(src)) for src in sources]
+
+
+def _analyze_one(args: argparse.Namespace, source: str, out: Path, stop: Any) -> Any:
+    """One source into ``out``; returns the runner's result and the written summary."""
+    from rt_sfamnet.intervals import read_intervals
+    from rt_sfamnet.pipeline import Engine
+    from rt_sfamnet.pipeline.runner import RunOptions, run_headless
+    from rt_sfamnet.sources import make_source
+
     opts = RunOptions(out=out, seconds=args.seconds, protocol=args.protocol,
-                      progress=not (args.no_progress or getattr(args, "quiet", False)), weights=args.weights,
-                      gt=read_intervals(args.gt) if args.gt else None,
-                      video=Path(str(args.source)).stem or "stream", gt_video=args.gt_video,
-                      stop=stop)
-    config = engine_config(args)
+                      progress=not (args.no_progress or getattr(args, "quiet", False)),
+                      weights=args.weights, gt=read_intervals(args.gt) if args.gt else None,
+                      video=Path(source).stem or "stream", gt_video=args.gt_video, stop=stop)
+    engine = Engine(make_source(source), engine_config(args))
+    result = run_headless(engine, opts)
+    return result, json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
+
+
+def run(args: argparse.Namespace) -> int:
+    import threading
+
+    from rt_sfamnet.errors import RtSfamnetError
+    from rt_sfamnet.pipeline.runner import human_summary
+    from rt_sfamnet.signals import Interrupted, stop_on_signals
+
+    targets = _targets(args)
+    several = len(targets) > 1
+    stop = threading.Event()
+    status, summaries = 0, []
     with stop_on_signals(stop) as got:  # SIGTERM/SIGHUP/Ctrl-C end the run like its end
-        engine = Engine(make_source(args.source), config)
-        result = run_headless(engine, opts)
-    written = json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
+        for source, out in targets:
+            if stop.is_set():
+                break
+            try:
+                result, written = _analyze_one(args, source, out, stop)
+            except RtSfamnetError as exc:
+                if not several:
+                    raise
+                print(f"rt-sfamnet analyze: error: {source}: {exc}", file=sys.stderr)
+                status = max(status, 2)
+                continue
+            summaries.append(written)
+            if not args.json:
+                print(human_summary(written, out))
+            error = result.error
+            if "signum" in got and error is None:
+                break
+            if isinstance(error, RtSfamnetError) and not several:
+                raise error  # the CLI prints it on one line and exits 2
+            if error is not None:
+                notes = " ".join(getattr(error, "__notes__", []))
+                print(f"rt-sfamnet analyze: error: {source}: the engine stopped: "
+                      f"{type(error).__name__}: {error} {notes}; the results so far are in "
+                      f"{out}", file=sys.stderr)
+                status = max(status, 2 if isinstance(error, RtSfamnetError) else 1)
     if args.json:
-        print(json.dumps(written, indent=2))
-    else:
-        print(human_summary(written, out))
-    error = result.error
-    if "signum" in got and error is None:
+        print(json.dumps(summaries if several else summaries[0], indent=2))
+    if "signum" in got and status == 0:
         raise Interrupted(got["signum"])  # the CLI exits with 128 + the signal
-    if isinstance(error, RtSfamnetError):
-        raise error  # the CLI prints it on one line and exits 2
-    if error is not None:
-        notes = " ".join(getattr(error, "__notes__", []))
-        print(
-            f"rt-sfamnet analyze: error: the engine stopped: {type(error).__name__}: {error} "
-            f"{notes}; the results so far are in {out}",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return status
