@@ -68,6 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=None,
                         help="stop after this many seconds of input (e.g. for the camera)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--record", default=None, metavar="FILE.db3",
+                        help="also record the source's frames to this .db3 file while "
+                        "analysing (e.g. `analyze camera --record session.db3`)")
+    parser.add_argument("--camera", action="append", default=[], metavar="KEY=VALUE",
+                        help="a camera control for a camera source: exposure, auto_exposure, "
+                        "laser_power, emitter, visual_preset, color_exposure, "
+                        "color_auto_exposure, color_gain; repeatable")
 
 
 def engine_config(args: argparse.Namespace, keep_maps: bool = False) -> Any:
@@ -108,6 +115,8 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
         return [(sources[0], out)]
     if args.gt_video:
         raise ConfigError("--gt-video names one video: it cannot be used with several sources")
+    if getattr(args, "record", None):
+        raise ConfigError("--record writes one file: it cannot be used with several sources")
     seen: dict[str, str] = {}
     for src in sources:
         name = _folder_name(src)
@@ -129,9 +138,37 @@ def _analyze_one(args: argparse.Namespace, source: str, out: Path, stop: Any) ->
                       progress=not (args.no_progress or getattr(args, "quiet", False)),
                       weights=args.weights, gt=read_intervals(args.gt) if args.gt else None,
                       video=Path(source).stem or "stream", gt_video=args.gt_video, stop=stop)
-    engine = Engine(make_source(source), engine_config(args))
+    src = make_source(source, **_camera_kwargs(args, source))
+    if getattr(args, "record", None):
+        from rt_sfamnet.sources.realsense.tee import RecordingTee
+
+        src = RecordingTee(src, args.record)
+    engine = Engine(src, engine_config(args))
     result = run_headless(engine, opts)
-    return result, json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
+    written = json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
+    if getattr(args, "record", None):
+        src.stop_recording()  # already finished when the engine closed the source
+        if src.error is not None:
+            raise src.error
+        written["recording"] = {"path": str(Path(args.record).resolve()),
+                                "frames": src.recorded, "dropped": src.dropped}
+        if not args.json:
+            print(f"recorded {src.recorded} frames to {args.record}"
+                  + (f" ({src.dropped} dropped: the writer was behind)" if src.dropped else ""))
+    return result, written
+
+
+def _camera_kwargs(args: argparse.Namespace, source: str) -> dict[str, Any]:
+    """``--camera KEY=VALUE`` as the camera source's ``options`` (a camera source only)."""
+    from rt_sfamnet.errors import ConfigError
+
+    pairs = getattr(args, "camera", None) or []
+    if not pairs:
+        return {}
+    if not (source == "camera" or source.startswith("camera:")):
+        raise ConfigError(f"--camera sets camera controls: expected a 'camera' source, "
+                          f"found {source!r}")
+    return {"options": list(pairs)}
 
 
 def run(args: argparse.Namespace) -> int:

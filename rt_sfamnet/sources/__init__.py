@@ -44,10 +44,13 @@ def make_source(spec: str | Path, **options: Any) -> Source:
     Raises SourceError for an unknown spec or an option the source does not take.
     """
     text = str(spec)
-    if text == "camera":
+    if text == "camera" or text.startswith("camera:"):  # camera:SERIAL picks one camera
         from rt_sfamnet.sources.realsense import CameraSource
 
-        return _build("camera", CameraSource, **options)
+        serial = text.partition(":")[2].strip() or None
+        if serial is not None:
+            options.setdefault("serial", serial)
+        return _build(text, CameraSource, **options)
     if text == "sim" or text.startswith("sim:"):
         from rt_sfamnet.sources.simulated import SimulatedSource
 

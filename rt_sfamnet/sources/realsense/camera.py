@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ class CameraSource(Source):
         frame_timeout_s: float = 2.0,
         first_frame_timeout_s: float = 5.0,
         recording: str | Path | None = None,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         _check_mode(width, height)
         if fps not in (6, 15, 30):
@@ -78,6 +79,9 @@ class CameraSource(Source):
         self.width, self.height, self.fps = int(width), int(height), float(fps)
         self.serial = serial
         self.recording = None if recording is None else Path(recording)
+        from rt_sfamnet.sources.realsense.options import parse_camera_options
+
+        self.options = parse_camera_options(options)  # --camera KEY=VALUE, checked here
         self.name = f"D415 {width}x{height}@{fps}"
         self._device: Any = None
         self.queue = BoundedQueue(queue_size, "camera")
@@ -123,6 +127,12 @@ class CameraSource(Source):
             device.as_playback().set_real_time(True)
             serial = device.get_info(rs.camera_info.serial_number)
         self._device = device
+        if self.options and self.recording is None:  # a recording's options are fixed
+            try:
+                self.set_options(self.options)
+            except BaseException:
+                self._device = None
+                raise
 
         def on_devices_changed(info: Any) -> None:
             try:
@@ -161,6 +171,19 @@ class CameraSource(Source):
         self._pipe = pipe
         self._intrinsics = self._conv.intrinsics
         return self
+
+    def set_options(self, options: Mapping[str, Any]) -> dict[str, float]:
+        """Set camera controls (exposure, laser power, visual preset...; see
+        :mod:`rt_sfamnet.sources.realsense.options`) on the open camera, also while it
+        streams; returns the values read back."""
+        from rt_sfamnet.sources.realsense.options import (
+            apply_camera_options,
+            parse_camera_options,
+        )
+
+        if self._device is None:
+            raise SourceError(f"{self.name}: open() the camera before setting its options")
+        return apply_camera_options(self._device, parse_camera_options(options))
 
     def _on_frameset(self, frame: Any) -> None:
         """SDK callback thread: align, copy out, enqueue (never blocks, never raises)."""
