@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--annotations-dir", dest="annotations_dir", default=None,
                    help="with --root: where the annotation tables are (default: searched "
                    "under the root)")
+    p.add_argument("--dataset", choices=("casme3", "recordings"), default="casme3",
+                   help="with --root: recordings = every .db3/.bag in the folder with its "
+                   "<stem>.annotations.csv or <stem>.gt.csv (counts recordings, intervals, "
+                   "emotions)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
@@ -46,6 +50,12 @@ def run(args: argparse.Namespace) -> int:
     from rt_sfamnet.datasets.casme3 import load_dataset, read_annotations
 
     problems: list[str] = []
+    if args.dataset == "recordings" and args.root:
+        from rt_sfamnet.datasets.recordings import format_stats, load_recordings, recordings_stats
+
+        st = recordings_stats(load_recordings(args.root))
+        print(json.dumps(st, indent=2) if args.json else format_stats(st))
+        return 0
     if args.annotations:
         ann = read_annotations(args.annotations)
         st = ann.stats()

@@ -9,8 +9,11 @@ HELP = "Extract flow features of a CAS(ME)^3-style dataset into a resumable feat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", choices=("casme3", "synthetic"), default="casme3",
-                        help="dataset kind (both use the CAS(ME)^3 part A layout)")
+    parser.add_argument("--dataset", choices=("casme3", "synthetic", "recordings"),
+                        default="casme3",
+                        help="dataset kind: casme3 and synthetic use the CAS(ME)^3 part A "
+                        "layout; recordings: every .db3/.bag in --root with its "
+                        "<stem>.annotations.csv or <stem>.gt.csv (docs/review.md)")
     parser.add_argument("--root", default=None, help="dataset folder (required unless --migrate)")
     parser.add_argument("--annotations", default=None,
                         help="folder of the annotation tables (default: searched under --root)")
@@ -58,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigError("extract needs --root DIR (the dataset folder)")
     shard = parse_shard(args.shard)
-    ds = load_dataset(args.root, args.annotations, name=args.dataset)
+    if args.dataset == "recordings":
+        from rt_sfamnet.datasets.recordings import load_recordings
+
+        ds = load_recordings(args.root)
+    else:
+        ds = load_dataset(args.root, args.annotations, name=args.dataset)
     ds = restrict(ds, args.subjects)
     if args.skip_broken:
         broken = [v for v in ds.videos if v.problems()]
