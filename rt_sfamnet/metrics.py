@@ -348,6 +348,59 @@ def macro_emotion_accuracy(gt: Iterable[Interval], pred: Iterable[Interval],
     return {"pairs": pairs, "correct": correct, "accuracy": correct / pairs if pairs else 0.0}
 
 
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
+    """Cohen's kappa of two coders' labels of the same items.
+
+    ``(p_o - p_e) / (1 - p_e)``: ``p_o`` the fraction of items with the same label,
+    ``p_e = sum_k p_a(k) p_b(k)`` the agreement expected by chance from each coder's label
+    frequencies. None without items; 1.0 when ``p_e = 1`` (both coders gave every item one
+    and the same label, so they agree on all of them).
+    """
+    if len(a) != len(b):
+        raise ValueError(f"both coders must label the same items, found {len(a)} and {len(b)}")
+    n = len(a)
+    if n == 0:
+        return None
+    p_o = sum(x == y for x, y in zip(a, b, strict=True)) / n
+    p_e = sum((list(a).count(k) / n) * (list(b).count(k) / n) for k in set(a) | set(b))
+    if p_e >= 1.0:
+        return 1.0
+    return (p_o - p_e) / (1.0 - p_e)
+
+
+def emotion_agreement(a: Iterable[Interval], b: Iterable[Interval], emotions: int = 4) -> dict:
+    """Emotion agreement of two coders' annotations of the same videos (coder reliability).
+
+    Intervals are matched one-to-one as in the MEGC protocol (per video and type, IoU >= 0.5,
+    :func:`max_matching`). Over the matched pairs where at least one coder gave an emotion
+    (mapped to the ``emotions`` classes; a missing one counts as the label ``"none"``),
+    Cohen's kappa (:func:`cohen_kappa`; None without pairs).
+
+    Returns:
+        ``{"kappa", "pairs", "observed_agreement"}``.
+    """
+    emotion_names(emotions)
+    a_by, b_by = _group(a), _group(b)
+    la: list[str] = []
+    lb: list[str] = []
+    for key in sorted(set(a_by) & set(b_by)):
+        where = f"subject {key[0]!r}, video {key[1]!r}"
+        for typ in ("micro", "macro"):
+            x = [iv for iv in a_by[key] if iv.type == typ]
+            y = [iv for iv in b_by[key] if iv.type == typ]
+            for i, j, _ in sorted(max_matching([(v.onset, v.offset) for v in x],
+                                               [(v.onset, v.offset) for v in y])):
+                if not x[i].emotion and not y[j].emotion:
+                    continue
+                la.append(_class_of(x[i].emotion, emotions, f"first coder, {where}")
+                          if x[i].emotion else "none")
+                lb.append(_class_of(y[j].emotion, emotions, f"second coder, {where}")
+                          if y[j].emotion else "none")
+    n = len(la)
+    observed = sum(p == q for p, q in zip(la, lb, strict=True)) / n if n else None
+    return {"kappa": cohen_kappa(la, lb), "pairs": n, "observed_agreement": observed}
+
+
 def _assemble(counts: dict[str, list[int]], analysis: dict[str, float], n_pairs: int) -> dict:
     micro = prf(*counts["micro"])
     macro = prf(*counts["macro"])

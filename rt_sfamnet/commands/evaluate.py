@@ -10,8 +10,11 @@ HELP = "evaluate predicted intervals against ground truth (MEGC or sfamnet proto
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--gt", required=True, metavar="GT.csv", help="ground-truth interval file")
-    parser.add_argument("--pred", required=True, metavar="PRED.csv", help="predicted interval file")
+    parser.add_argument("--gt", required=True, metavar="GT.csv",
+                        help="ground-truth interval file, or a reviewer's .annotations.csv")
+    parser.add_argument("--pred", required=True, metavar="PRED.csv",
+                        help="predicted interval file, or another reviewer's .annotations.csv "
+                        "(then also Cohen's kappa of the emotions: key emotion_kappa)")
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=4,
                         help="emotion setting the labels are mapped to (default 4)")
     parser.add_argument("--protocol", choices=("megc", "sfamnet"), default="megc",
@@ -37,16 +40,23 @@ def format_table(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rt_sfamnet.intervals import read_intervals
-    from rt_sfamnet.metrics import evaluate_intervals
+    from rt_sfamnet.annotations import read_interval_file
+    from rt_sfamnet.metrics import emotion_agreement, evaluate_intervals
 
-    gt = read_intervals(args.gt)
-    pred = read_intervals(args.pred)
+    # an annotation file (a review) gives its accepted, added and edited rows
+    gt, gt_reviewed = read_interval_file(args.gt)
+    pred, pred_reviewed = read_interval_file(args.pred)
     result = evaluate_intervals(gt, pred, emotions=args.emotions, protocol=args.protocol)
+    if gt_reviewed or pred_reviewed:  # two coders: Cohen's kappa of the emotions
+        result["emotion_kappa"] = emotion_agreement(gt, pred, args.emotions)
     if args.json:
         print(json.dumps(result, sort_keys=True))
     else:
         print(f"protocol {args.protocol}, {args.emotions} emotions: {len(gt)} ground-truth, "
               f"{len(pred)} predicted intervals")
         print(format_table(result))
+        k = result.get("emotion_kappa")
+        if k is not None:
+            kappa = "n/a" if k["kappa"] is None else f"{k['kappa']:.4f}"
+            print(f"emotion agreement: Cohen's kappa {kappa} over {k['pairs']} matched pairs")
     return 0
