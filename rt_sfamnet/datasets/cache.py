@@ -238,21 +238,23 @@ class FeatureCache:
         """The video's folder."""
         return self.path / "videos" / subject / video
 
-    def video_files(self) -> list[Path]:
-        """The index files of every finished video."""
+    def video_files(self, subject: str | None = None) -> list[Path]:
+        """The index files of every finished video (of one subject if given)."""
         d = self.path / "videos"
         if not d.is_dir():
             return []
-        return sorted(p for p in d.glob("*/*/index.json") if not p.parent.name.startswith("."))
+        pattern = f"{subject}/*/index.json" if subject else "*/*/index.json"
+        return sorted(p for p in d.glob(pattern) if not p.parent.name.startswith("."))
 
     def has(self, subject: str, video: str) -> bool:
         return (self.video_path(subject, video) / "index.json").is_file()
 
-    def keys(self) -> list[tuple[str, str]]:
-        """``(subject, video)`` of every finished video, sorted by subject number and video."""
+    def keys(self, subject: str | None = None) -> list[tuple[str, str]]:
+        """``(subject, video)`` of every finished video (of one subject if given), sorted by
+        subject number and video."""
         from rt_sfamnet.datasets.casme3 import subject_sort_key
 
-        keys = [(p.parent.parent.name, p.parent.name) for p in self.video_files()]
+        keys = [(p.parent.parent.name, p.parent.name) for p in self.video_files(subject)]
         return sorted(keys, key=lambda k: (subject_sort_key(k[0]), k[1]))
 
     @property

@@ -96,7 +96,7 @@ def load_subject(cache: FeatureCache, subject: str, emotions: int, mae: str = "n
     """One subject's labels for ``emotions`` classes (maps stay on disk); ``mae``: the MaE
     pseudo-label mode (:func:`rt_sfamnet.datasets.labels.pseudo_labels`)."""
     fs = int(cache.meta["frame_skip"])
-    keys = [k for k in cache.keys() if k[0] == subject]
+    keys = cache.keys(subject)
     if not keys:
         raise DatasetError(f"subject {subject} has no videos in the cache {cache.path}")
     spot, cls, valid, gnames, gvid, grows, ivs = [], [], [], [], [], [], []

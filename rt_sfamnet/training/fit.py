@@ -120,13 +120,15 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
     _check_train(train, C)
     maps, spot, cls = train
     device = resolve_device(cfg.device)
-    model = new_model(cfg, seed, init).to(device).train()
+    # channels-last runs the 3-channel convolutions' backward ~3x faster on the CPU
+    fmt = torch.channels_last
+    model = new_model(cfg, seed, init).to(device=device, memory_format=fmt).train()
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
     w = torch.from_numpy(balanced_class_weights(cls, C)).to(device)
     t0 = time.perf_counter()
     N, steps = len(maps), cfg.updates
     X = _prep(torch.from_numpy(np.ascontiguousarray(maps, np.float32)).to(device),
-              input_scale, cfg.clip)
+              input_scale, cfg.clip).contiguous(memory_format=fmt)
     ys = torch.from_numpy(spot.astype(np.float32)).to(device)
     yc = torch.from_numpy(cls.astype(np.int64)).to(device)
     fac = torch.from_numpy(cfg.aug_factors()).to(device)
@@ -141,7 +143,8 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
         idx = perm[pos : pos + B]
         pos += B
         k = torch.randint(0, len(fac), (idx.shape[0],), generator=gen, device=device)
-        loss = _loss(model, X[idx] * fac[k].view(-1, 1, 1, 1), ys[idx], yc[idx], w, cfg.lam)
+        xb = (X[idx] * fac[k].view(-1, 1, 1, 1)).contiguous(memory_format=fmt)
+        loss = _loss(model, xb, ys[idx], yc[idx], w, cfg.lam)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -158,7 +161,7 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
     if val is not None and len(val[0]):
         info["val_loss"] = _val_loss(model, val, device, input_scale, cfg, w)
     model.eval()
-    model.to(device="cpu")
+    model.to(device="cpu", memory_format=torch.contiguous_format)
     return model, info
 
 
@@ -190,7 +193,7 @@ def _loss(model, xb, ys, yc, w, lam: float):
     return lam * mse + (1.0 - lam) * ce
 
 
-def predict(model, maps: np.ndarray, input_scale: float, batch: int = 4096,
+def predict(model, maps: np.ndarray, input_scale: float, batch: int = 1024,
             clip: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(scores (N,) float32, logits (N, C) float32)`` of unscaled maps, on the CPU."""
     import torch

@@ -114,7 +114,7 @@ def test_verify_finds_truncated_and_damaged_files(tmp_path):
     assert not c.has("spNO.1", "a") and c.keys() == []
 
 
-def test_format1_cache_is_refused_then_migrated(tmp_path):
+def test_format1_cache_is_refused_then_migrated(tmp_path, capsys):
     import json
 
     from rt_sfamnet.datasets.cache import migrate
@@ -133,7 +133,15 @@ def test_format1_cache_is_refused_then_migrated(tmp_path):
     c = FeatureCache(root)
     with pytest.raises(DatasetError, match="rt-sfamnet extract --migrate --cache"):
         _ = c.meta
-    assert migrate(root) == {"videos": 1}
+    from rt_sfamnet.cli import main
+
+    assert main(["train", "--cache", str(root), "--out", str(tmp_path / "run")]) == 2
+    assert "--migrate" in capsys.readouterr().err
+    assert main(["extract", "--cache", str(root)]) == 2  # no --root and no --migrate
+    assert "--root" in capsys.readouterr().err
+    assert main(["extract", "--migrate", "--cache", str(root)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"videos": 1}
+    assert migrate(root) == {"videos": 0}  # already converted
     g = c.load("spNO.1", "a")
     assert g.maps.dtype == np.float16 and np.array_equal(g.maps, f.maps.astype(np.float16))
     assert g.gt == [GTSample(2, 5, "happy")] and g.n_frames == 16 and len(c.id) == 32
