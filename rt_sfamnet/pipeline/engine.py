@@ -69,6 +69,7 @@ from rt_sfamnet.pipeline.stages import (
     PairBuilder,
     Sample,
     SampleScheduler,
+    SourceHoles,
     SpotterStage,
     score_samples,
 )
@@ -292,7 +293,9 @@ class Engine:
             self._tracker = FaceTracker(self.config.face)
             self._face = FaceStage(self._tracker, self.config.min_depth_fraction)
             builder = PairBuilder(self.feature_config, self.input_clip, self.backend)
-            self._flow = FlowStage(SampleScheduler(self.frame_skip, self.k_sw), builder)
+            self._holes = SourceHoles()  # frames the source skipped: missing_color gaps
+            self._flow = FlowStage(SampleScheduler(self.frame_skip, self.k_sw, self._holes),
+                                   builder)
             self._warm_up(builder)
         except BaseException:
             try:
@@ -511,6 +514,7 @@ class Engine:
         sched = SampleScheduler(fs, self.k_sw)  # the capture side's copy of the schedule
         it = iter(self.source)
         started = False
+        last_index = -1
         seek_target: int | None = None
         pace = self.config.realtime and not self.live
         while not self._stop.is_set():
@@ -551,6 +555,9 @@ class Engine:
             with self._st:
                 self._c.frames_in += 1
                 self._c.position = frame.index
+            if started and frame.index > last_index + 1:  # a hole in the source's stream
+                self._holes.add(last_index + 1, frame.index - 1)
+            last_index = frame.index
             if not started:
                 started = True
                 base = SampleScheduler.base_for(frame.index, fs)

@@ -107,6 +107,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
     from rt_sfamnet.pipeline.writers import run_identity
 
     st = engine.stats()
+    gaps = meta.get("gaps")  # the rows' gap runs (writers.GapLog): agree with frames.csv
     p50, p95 = percentiles_ms(meta["latencies"])
     counts = {"micro": 0, "macro": 0}
     for e in events.events:
@@ -138,7 +139,8 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
         "frames_skipped": st.frames_skipped,
         "frames_empty_depth": st.frames_empty_depth,
         "dropped": st.dropped,
-        "gaps": [list(g) for g in st.gaps],
+        "gaps": [dict(g) for g in gaps.entries] if gaps is not None else [],
+        "gap_samples": gaps.counts() if gaps is not None else {},
         "stage_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in st.stage_ms.items()},
         "batch_size_mean": st.batch_size_mean,
         "class_names": list(engine.class_names),
@@ -182,6 +184,10 @@ def human_summary(summary: dict[str, Any], out: Path) -> str:
         parts = [f"{k} F1 {f1_text(metrics[k])}" for k in ("micro", "macro", "overall")]
         lines.append(f"against the ground truth ({metrics.get('protocol', 'megc')}): "
                      + "; ".join(parts))
+    gaps = summary.get("gap_samples") or {}
+    if gaps:
+        lines.append("gaps (windows without a score): " + ", ".join(
+            f"{n} {reason}" for reason, n in sorted(gaps.items())) + " (summary.json 'gaps')")
     lines.append(f"results: {out}/frames.csv, events.csv, events.json, summary.json")
     return "\n".join(lines)
 
@@ -207,7 +213,8 @@ class _Outputs:
             self.frames.close()
             raise
         self.meta: dict[str, Any] = {"latencies": [], "rows": 0, "first_frame": None,
-                                     "last_frame": None, "finished": False}
+                                     "last_frame": None, "finished": False,
+                                     "gaps": self.frames.gaps}
         self.seen_in = 0
 
     def consume(self, update: Any, bar: Any) -> None:

@@ -39,6 +39,7 @@ __all__ = [
     "RingEntry",
     "Sample",
     "SampleScheduler",
+    "SourceHoles",
     "SpotterStage",
     "box_depth_fraction",
     "needed_frame",
@@ -128,13 +129,45 @@ def needed_frame(index: int, base: int, frame_skip: int, k_sw: int) -> bool:
 
 @dataclass
 class RingEntry:
-    """A needed frame in the ring buffer: its observation and, for window starts, its crop."""
+    """A needed frame in the ring buffer: its observation and, for window starts, its crop.
+
+    ``gap``: the source's note on a frame with missing data (``frame.meta["gap"]``, e.g.
+    ``"missing_depth"`` from a recording without depth at that time), else ``""``.
+    """
 
     index: int
     timestamp: float
     obs: Any
     depth_ok: bool
     crop: Crop | None = None
+    gap: str = ""
+
+
+class SourceHoles:
+    """Frame indices a source skipped (holes in a recording), shared between the thread
+    that reads the source (:meth:`add`) and the scheduler (:meth:`__contains__`).
+
+    A frame the source never delivered is a ``missing_color`` gap; one it delivered but the
+    engine dropped (a full capture queue) is ``dropped``. Only the newest ``keep`` holes are
+    remembered (the scheduler only asks about the last ``k_sw`` frames).
+    """
+
+    def __init__(self, keep: int = 256) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._holes: list[tuple[int, int]] = []
+        self.keep = int(keep)
+
+    def add(self, first: int, last: int) -> None:
+        """Frames ``first..last`` (inclusive) never came from the source."""
+        with self._lock:
+            self._holes.append((int(first), int(last)))
+            del self._holes[: -self.keep]
+
+    def __contains__(self, index: int) -> bool:
+        with self._lock:
+            return any(a <= index <= b for a, b in self._holes)
 
 
 @dataclass
@@ -145,7 +178,10 @@ class Sample:
         sample: sample number ``j`` since the schedule's base. frame: its first frame.
         timestamp: that frame's timestamp in seconds (NaN if the frame never arrived).
         arrival: arrival time of the window's last frame (live latency), or 0.
-        reason: why it has no maps: ``""`` (scored), ``"no_face"`` or ``"dropped"``.
+        reason: why it has no maps, the ``gap`` column of ``frames.csv``: ``""`` (scored),
+            ``"no_face"``, ``"dropped"`` (the engine dropped a frame of the window),
+            ``"missing_color"`` (the source never had it: a hole in a recording) or
+            ``"missing_depth"`` (a frame without depth, in a depth-using flow mode).
         depth_ok: both face boxes held depth.
         maps: 3x42x42 float32 input maps once :meth:`PairBuilder.build` ran (None for a gap).
         box: ``(x0, y0, size)`` of the face crop box of the window's first frame (square,
@@ -164,7 +200,7 @@ class Sample:
 
     @property
     def face_found(self) -> bool:
-        return self.reason == ""
+        return self.reason in ("", "missing_depth")
 
 
 class SampleScheduler:
@@ -174,13 +210,15 @@ class SampleScheduler:
     observed, to :meth:`push`, which returns every sample whose window ends at or before that
     frame, in order. A window whose end frame is the pushed one and whose two frames both have
     a face is ``reason=""`` (the caller builds its pair); a window whose start or end frame never
-    arrived is ``"dropped"``; one without a face on either end is ``"no_face"``.
+    arrived is ``"missing_color"`` when the source skipped it (``holes``), else ``"dropped"``;
+    one without a face on either end is ``"no_face"``.
 
     Args:
         frame_skip: frames between samples. k_sw: frames between a pair's two frames.
+        holes: the frames the source skipped (:class:`SourceHoles`), or None.
     """
 
-    def __init__(self, frame_skip: int, k_sw: int) -> None:
+    def __init__(self, frame_skip: int, k_sw: int, holes: SourceHoles | None = None) -> None:
         if frame_skip < 1 or k_sw < 1:
             raise ValueError(f"frame_skip and k_sw must be >= 1, found {frame_skip}, {k_sw}")
         self.frame_skip = int(frame_skip)
@@ -188,6 +226,7 @@ class SampleScheduler:
         self.base = 0
         self.next_sample = 0
         self.ring: OrderedDict[int, RingEntry] = OrderedDict()
+        self.holes = holes
 
     def reset(self, base: int) -> None:
         """Start a new schedule whose first sample is frame ``base``."""
@@ -223,7 +262,10 @@ class SampleScheduler:
             start = self.ring.get(s)
             ts = start.timestamp if start is not None else float("nan")
             if e < t or start is None:
-                reason, ok = "dropped", True
+                # (the start may also be gone from the ring because the end came far later)
+                hole = self.holes is not None and ((start is None and s in self.holes)
+                                                   or (e < t and e in self.holes))
+                reason, ok = ("missing_color" if hole else "dropped"), True
             elif start.obs is None or entry.obs is None:
                 reason, ok = "no_face", True
             else:
@@ -332,11 +374,17 @@ class FlowStage:
         crop = None
         if obs is not None and self.scheduler.is_start(frame.index):
             crop = self.builder.crop(frame, obs)
-        entry = RingEntry(frame.index, frame.timestamp, obs, item.depth_ok, crop)
+        gap = str((frame.meta or {}).get("gap", ""))
+        entry = RingEntry(frame.index, frame.timestamp, obs, item.depth_ok, crop, gap)
         due = self.scheduler.push(entry, item.arrival)
         for smp in due:
-            if smp.reason == "":
-                self.builder.attach(smp, self.scheduler.start_entry(smp), frame)
+            if smp.reason != "":
+                continue
+            start = self.scheduler.start_entry(smp)
+            if self.builder.uses_depth and "missing_depth" in (start.gap, gap):
+                smp.reason = "missing_depth"  # never a flow against depth that is not there
+                continue
+            self.builder.attach(smp, start, frame)
         return due
 
     def build(self, samples: Sequence[Sample]) -> list[Sample]:

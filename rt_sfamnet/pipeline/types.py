@@ -112,7 +112,9 @@ class FrameResult:
         maps: the network input, 3x42x42 float32 (None for a gap or ``keep_maps=False``).
         sample: sample number since the last start/seek.
         depth_ok: both face boxes held depth (see ``min_depth_fraction``).
-        reason: why the score is missing: ``""``, ``"no_face"`` or ``"dropped"``.
+        reason: why the score is missing (the ``gap`` column of ``frames.csv``,
+            :data:`rt_sfamnet.pipeline.writers.GAP_COLUMN`): ``""``, ``"no_face"``,
+            ``"dropped"``, ``"missing_color"`` or ``"missing_depth"``.
         box: ``(x0, y0, size)`` of the face crop box of the window's first frame (square,
             frame pixels), or None without a face there.
     """

@@ -112,11 +112,60 @@ def run_identity(engine: Any, weights: str | None = None) -> dict[str, Any]:
     }
 
 
+GAP_COLUMN = "gap"
+"""The per-frame ``gap`` column of ``frames.csv`` (shared by every tool that writes or reads
+per-frame results). Empty when the window was scored; otherwise why it has no score:
+
+- ``no_face``: no face was found in the window's first or last frame;
+- ``dropped``: the engine dropped one of the window's frames (a full capture queue while
+  keeping up with a live or real-time source);
+- ``missing_color``: the source never had the frame (a hole in a recording: frame numbers
+  come from timestamps, so a lost colour frame leaves its number unused);
+- ``missing_depth``: a frame of the window has no depth (the recording lost it at that time)
+  and the weights' flow mode uses depth; old depth is never reused in its place.
+
+The summary's ``gaps`` lists the runs of consecutive rows with the same reason
+(:class:`GapLog`)."""
+
+GAP_REASONS = ("no_face", "dropped", "missing_color", "missing_depth")
+
+
+class GapLog:
+    """Runs of consecutive gap rows: ``{"reason", "first", "last", "samples"}`` with the
+    first and last row's frame (the summary's ``gaps``)."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self._open = False
+
+    def add(self, frame: int, reason: str) -> None:
+        """One written row (in frame order) with its ``gap`` value ("" for a scored row)."""
+        if not reason:
+            self._open = False
+            return
+        last = self.entries[-1] if self.entries and self._open else None
+        if last is not None and last["reason"] == reason:
+            last["last"] = int(frame)
+            last["samples"] += 1
+        else:
+            self.entries.append({"reason": reason, "first": int(frame), "last": int(frame),
+                                 "samples": 1})
+        self._open = True
+
+    def counts(self) -> dict[str, int]:
+        """Gap rows by reason."""
+        out: dict[str, int] = {}
+        for e in self.entries:
+            out[e["reason"]] = out.get(e["reason"], 0) + e["samples"]
+        return out
+
+
 class FrameCsvWriter:
     """The per-frame CSV: one row per scheduled sample, written in frame order.
 
     Columns: ``frame, timestamp, input, face_found, face_x0, face_y0, face_size, depth_ok,
-    score, micro_smoothed, macro_smoothed, prob_<class>..., argmax_class, latency_ms``:
+    gap, score, micro_smoothed, macro_smoothed, prob_<class>..., argmax_class, latency_ms``
+    (``gap``: see :data:`GAP_COLUMN`; its runs are kept in :attr:`gaps`):
     ``input`` is the source (a recording's full path); ``face_x0, face_y0, face_size`` the
     square face crop box of the window's first frame in frame pixels; ``depth_ok`` 1 when
     both face boxes held depth; ``argmax_class`` the most probable class of this one window
@@ -144,7 +193,7 @@ class FrameCsvWriter:
         self._csv = csv.writer(self._fh)
         self.columns = (
             ["frame", "timestamp", "input", "face_found", "face_x0", "face_y0", "face_size",
-             "depth_ok", "score", "micro_smoothed", "macro_smoothed"]
+             "depth_ok", GAP_COLUMN, "score", "micro_smoothed", "macro_smoothed"]
             + [f"prob_{c}" for c in self.class_names]
             + ["argmax_class", "latency_ms"]
         )
@@ -154,6 +203,7 @@ class FrameCsvWriter:
         self._micro: dict[int, float] = {}
         self._macro: dict[int, float] = {}
         self.rows = 0
+        self.gaps = GapLog()
 
     def add_results(self, results: Iterable[Any]) -> None:
         """Queue :class:`~rt_sfamnet.pipeline.FrameResult` objects (in frame order)."""
@@ -171,13 +221,16 @@ class FrameCsvWriter:
         macro = self._macro.pop(r.frame, None)
         probs = list(r.probs) if r.probs is not None else [None] * len(self.class_names)
         box = getattr(r, "box", None) or ("", "", "")
+        gap = str(getattr(r, "reason", "") or "")
         self._csv.writerow(
             [r.frame, _seconds(r.timestamp), self.source, int(bool(r.face_found)), *box,
-             int(bool(getattr(r, "depth_ok", True))), _num(r.score), _num(micro), _num(macro)]
+             int(bool(getattr(r, "depth_ok", True))), gap, _num(r.score), _num(micro),
+             _num(macro)]
             + [_num(p) for p in probs]
             + [r.label or "", _num(r.latency_ms, 5)]
         )
         self.rows += 1
+        self.gaps.add(r.frame, gap)
 
     def flush(self, final: bool = False) -> None:
         """Write every row whose smoothed values are final (all rows when ``final``)."""

@@ -89,7 +89,8 @@ def assert_consistent(out: Path, status: str) -> dict:
     assert summary["samples_scheduled"] == len(rows)
     scored = [r for r in rows if r["score"] != ""]
     assert summary["frames_analyzed"] == len(scored)
-    assert summary["samples_no_face"] + summary["samples_dropped"] == len(rows) - len(scored)
+    assert sum(summary["gap_samples"].values()) == len(rows) - len(scored)
+    assert summary["gaps"] == _gap_runs(rows)  # the gap column's runs
     assert all(r["latency_ms"] != "" for r in rows)  # every row whole
     frames = [int(r["frame"]) for r in rows]
     assert frames == sorted(set(frames))
@@ -359,3 +360,64 @@ def test_multi_video_ground_truth_without_a_match_is_refused(tmp_path, weights_f
     assert main(["analyze", "sim:seed=1,duration=1", "--out", str(out), "--gt", str(gt),
                  "--gt-video", "s1/other", *common]) == 0
     assert json.loads((out / "summary.json").read_text())["metrics"]["ground_truth_intervals"] == 2
+
+
+# ---------------------------------------------------------------- item 3: holes in recordings
+
+
+def _gap_runs(rows: list[dict]) -> list[dict]:
+    """The summary's gap entries recomputed from frames.csv."""
+    runs: list[dict] = []
+    prev = ""
+    for r in rows:
+        g = r["gap"]
+        if g and g == prev:
+            runs[-1]["last"] = int(r["frame"])
+            runs[-1]["samples"] += 1
+        elif g:
+            runs.append({"reason": g, "first": int(r["frame"]), "last": int(r["frame"]),
+                         "samples": 1})
+        prev = g
+    return runs
+
+
+def test_lost_colour_frames_are_recorded_gaps_and_frames_keep_their_seconds(tmp_path,
+                                                                           weights_file):
+    from tests.recording_edits import holed_copy
+
+    rec = holed_copy(CLIP, tmp_path / "clip.db3", "Color", range(20, 32))  # 12 frames lost
+    out = tmp_path / "o"
+    assert main(["analyze", str(rec), "--out", str(out), "--weights", str(weights_file),
+                 "--no-progress", "--device", "cpu"]) == 0
+    summary = assert_consistent(out, "complete")
+    rows = rows_of(out / "frames.csv")
+    assert summary["frames_in"] == 48
+    assert [int(r["frame"]) for r in rows] == list(range(0, 54, 2))  # the schedule goes on
+    t = [float(r["timestamp"]) for r in rows if r["timestamp"]]
+    f = [int(r["frame"]) for r in rows if r["timestamp"]]
+    assert all(abs((ti - t[0]) - (fi - f[0]) / 30.0) < 1e-3 for ti, fi in zip(t, f, strict=True))
+    # windows touching frames 20..31 have no score and say why
+    assert summary["gaps"] == _gap_runs(rows) == [
+        {"reason": "missing_color", "first": 14, "last": 30, "samples": 9}]
+    assert summary["gap_samples"] == {"missing_color": 9}
+    for e in json.loads((out / "events.json").read_text()):  # events in frames of the clip
+        assert e["start_s"] == pytest.approx(e["onset"] / 30.0, abs=1e-3)
+
+
+def test_missing_depth_is_a_recorded_gap_and_never_reused(tmp_path, weights_file):
+    from tests.recording_edits import holed_copy
+
+    rec = holed_copy(CLIP, tmp_path / "clip.db3", "Depth", range(30, 60))  # second half
+    out = tmp_path / "o"
+    assert main(["analyze", str(rec), "--out", str(out), "--weights", str(weights_file),
+                 "--no-progress", "--device", "cpu"]) == 0
+    summary = assert_consistent(out, "complete")
+    rows = rows_of(out / "frames.csv")
+    assert summary["frames_in"] == 60
+    # every window whose first or last frame is at 30 or later has no depth: a gap
+    expected = ["missing_depth" if int(r["frame"]) + 6 >= 30 else "" for r in rows]
+    got = [r["gap"] if r["gap"] in ("", "missing_depth") else "" for r in rows]
+    assert got == expected
+    assert all(r["score"] == "" for r in rows if r["gap"])
+    assert summary["gaps"] == _gap_runs(rows)
+    assert summary["gap_samples"]["missing_depth"] == expected.count("missing_depth") == 15

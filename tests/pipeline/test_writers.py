@@ -38,7 +38,7 @@ def test_frame_csv_writer_waits_for_final_curves(tmp_path):
     assert rows[3]["argmax_class"] == ""
     assert float(rows[0]["prob_surprise"]) == pytest.approx(0.3)
     assert list(rows[0]) == ["frame", "timestamp", "input", "face_found", "face_x0", "face_y0",
-                             "face_size", "depth_ok", "score", "micro_smoothed",
+                             "face_size", "depth_ok", "gap", "score", "micro_smoothed",
                              "macro_smoothed"] + [f"prob_{c}" for c in names] + [
                                  "argmax_class", "latency_ms"]
 

@@ -1,7 +1,8 @@
 """Recording files: the ``.db3`` frame index, the file checks, the ground-truth sidecar.
 
-Frame numbering of a recording: frame ``index`` is the rank of the colour frame in the file
-(0 for the first colour frame). For ``.db3`` files the order, the frame count and the seek
+Frame numbering of a recording: frame ``index`` comes from the colour frame's timestamp,
+``round((t - t0) * fps / 1000)`` with ``t0`` the first colour frame's (:func:`nominal_indices`),
+so a frame lost from the file leaves its number unused instead of shifting every later frame. For ``.db3`` files the order, the frame count and the seek
 positions are read exactly from the file's SQLite tables (each colour frame has a metadata
 message ``Frame number=...;timestamp=...``). ROS1 ``.bag`` files have no such index
 (:func:`_recording_index` returns None for them).
@@ -55,6 +56,29 @@ class _StreamIndex:
 
     def __len__(self) -> int:
         return len(self.capture_ns)
+
+
+DEPTH_MATCH_PERIODS = 0.75
+"""A depth frame further than this many colour frame periods from a colour frame is not its
+depth (25 ms at 30 fps: a depth frame of the previous period is never reused); the colour
+frame then has zero depth and ``meta["gap"] = "missing_depth"``."""
+
+
+def nominal_indices(timestamps_ms: list[float], fps: float) -> list[int]:
+    """Frame numbers from timestamps: ``round((t - t0) * fps / 1000)``, strictly increasing.
+
+    A frame lost from a recording leaves its number unused (the next frame keeps the number
+    of its time), so frame numbers match seconds and the hole can be recorded as a gap.
+    Two frames that round to the same number (timestamp jitter) get consecutive numbers.
+    """
+    if not fps > 0:
+        raise RecordingError(f"frame rate must be > 0 to number frames, found {fps}")
+    out: list[int] = []
+    t0 = timestamps_ms[0] if timestamps_ms else 0.0
+    for t in timestamps_ms:
+        n = int(round((t - t0) * fps / 1000.0))
+        out.append(n if not out or n > out[-1] else out[-1] + 1)
+    return out
 
 
 def _cdr_string(blob: bytes) -> str:

@@ -11,10 +11,16 @@ callback that waits while the consumer is behind. The pipeline's syncer is not u
 seek it pairs new colour frames with stale depth frames and can lose frames, and sensors that
 start one after the other can miss the first frame, which this module avoids.
 
-Frame numbering: frame ``index`` is the rank of the colour frame in the file. ``.db3`` files
-are indexed exactly (:mod:`.index`); for ROS1 ``.bag`` files the index is the colour frame
-number minus that of the first colour frame, :attr:`PlaybackSource.frame_count` is estimated
-from the file's duration until the end has been played, and seeks go by time.
+Frame numbering: frame ``index`` comes from the colour frame's timestamp,
+``round((t - t0) * fps / 1000)`` (:func:`.index.nominal_indices`), so frames lost from a
+recording leave their numbers unused: the engine records them as ``missing_color`` gaps and
+every later frame keeps the number of its time. ``.db3`` files are indexed exactly
+(:mod:`.index`); for ROS1 ``.bag`` files :attr:`PlaybackSource.frame_count` is estimated from
+the file's duration until the end has been played, and seeks go by time.
+
+Missing depth: a colour frame is paired with the nearest depth frame only when that one is
+less than :data:`.index.DEPTH_MATCH_PERIODS` frame periods away; otherwise its depth is all zero and
+``meta["gap"]`` is ``"missing_depth"`` (old depth is never reused).
 """
 
 from __future__ import annotations
@@ -36,10 +42,12 @@ from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.queues import BoundedQueue
 from rt_sfamnet.sources.base import Source
 from rt_sfamnet.sources.realsense.index import (
+    DEPTH_MATCH_PERIODS,
     _check_recording_file,
     _recording_index,
     _StreamIndex,
     ground_truth_path,
+    nominal_indices,
 )
 from rt_sfamnet.sources.realsense.sdk import (
     _DEPTH_UNITS_M,
@@ -214,6 +222,8 @@ class PlaybackSource(Source):
         self._color_idx: _StreamIndex | None = None
         self._depth_idx: _StreamIndex | None = None
         self._first_color_number: int | None = None
+        self._first_color_ts: float | None = None
+        self._nominal: list[int] | None = None  # .db3: frame index of each colour rank
         self._frame_count: int | None = None
         self._gt: list[Interval] | None = None
         self._next_index = 0
@@ -245,6 +255,9 @@ class PlaybackSource(Source):
             assert player is not None
             self._conv = _FramesetConverter(player.color_sp, player.depth_sp, player.depth_scale)
             self.fps = player.fps
+            if self._color_idx is not None:
+                self._nominal = nominal_indices(self._color_idx.timestamps_ms, self.fps)
+                self._frame_count = self._nominal[-1] + 1
             if self._color_idx is None:
                 # .bag: frame counts come from the duration; indices from the first colour
                 # frame number, which is learned from the first frame.
@@ -302,10 +315,12 @@ class PlaybackSource(Source):
         index = int(index)
         if index < 0:
             raise SourceError(f"seek index must be >= 0, found {index}")
-        if self._color_idx is not None and index >= len(self._color_idx):
-            raise SourceError(
-                f"seek index {index} is past the end: the recording has {self._frame_count} frames"
-            )
+        if self._nominal is not None:
+            rank = bisect_left(self._nominal, index)  # a frame lost from the file: the next
+            if rank >= len(self._nominal):
+                raise SourceError(f"seek index {index} is past the end: the recording has "
+                                  f"{self._frame_count} frames")
+            index = rank
         with self._lock:
             self._pending_seek = index
 
@@ -359,6 +374,7 @@ class PlaybackSource(Source):
                 break
             if self._is_color(f):
                 self._first_color_number = int(f.get_frame_number())
+                self._first_color_ts = float(f.get_timestamp())
                 return
         raise RecordingError(f"{self.path}: no colour frame found in the recording")
 
@@ -371,8 +387,8 @@ class PlaybackSource(Source):
         number, ts = int(c.get_frame_number()), float(c.get_timestamp())
         if self._color_idx is not None:
             return self._color_idx.lookup(number, ts)
-        assert self._first_color_number is not None
-        return number - self._first_color_number
+        assert self._first_color_ts is not None  # .bag: the number of its time
+        return int(round((ts - self._first_color_ts) * self.fps / 1000.0))
 
     def _next_frame(self) -> RGBDFrame | None:
         last_item = time.monotonic()
@@ -447,24 +463,30 @@ class PlaybackSource(Source):
         del self._colors[0]
         conv = self._conv
         assert conv is not None
+        meta: dict[str, Any] = {"frame_number": int(c.get_frame_number())}
+        best = None
         if depths:
             best = min(range(len(depths)), key=lambda k: abs(float(depths[k].get_timestamp()) - cts))
-            d = depths[best]
             del depths[:best]  # older depth frames are of no use to later colour frames
+            best = 0
+            if abs(float(depths[0].get_timestamp()) - cts) > DEPTH_MATCH_PERIODS * 1e3 / self.fps:
+                best = None  # the nearest depth is of another moment: never reuse it
+        if best is not None:
+            d = depths[best]
             color, depth = conv.convert_pair(c, d)
-            dts = float(d.get_timestamp()) / 1000.0
-        else:  # no depth at all in this part of the file
+            meta["depth_timestamp"] = float(d.get_timestamp()) / 1000.0
+        else:  # no depth for this frame in the file
             color = conv.color_copy(c)
             depth = np.zeros(color.shape[:2], np.uint16)
-            dts = float("nan")
+            meta.update(depth_timestamp=float("nan"), gap="missing_depth")
         self._next_index = idx + 1
         return RGBDFrame(
             color=color,
             depth=depth,
             timestamp=cts / 1000.0,
-            index=idx,
+            index=idx if self._nominal is None else self._nominal[idx],
             intrinsics=conv.intrinsics,
-            meta={"frame_number": int(c.get_frame_number()), "depth_timestamp": dts},
+            meta=meta,
         )
 
     def _finish(self) -> None:

@@ -12,7 +12,11 @@ A RealSense recording is a ROS bag (ROS2 ``.db3`` / ROS1 ``.bag``) with, per str
 (``/device_0/sensor_<s>/option/Depth_Units/value``). :class:`RecordingIndex` reads all of it
 except the images; :class:`RosbagPlaybackSource` then streams and decodes the images.
 
-Frames equal the SDK's: frame ``index`` is the colour frame's rank in the file, colour is
+Frames equal the SDK's: frame ``index`` comes from the colour timestamp
+(:func:`~rt_sfamnet.sources.realsense.index.nominal_indices`; a frame lost from the file
+leaves its number unused), a colour frame without depth within
+:data:`~rt_sfamnet.sources.realsense.index.DEPTH_MATCH_PERIODS` frame periods gets zero
+depth and ``meta["gap"] = "missing_depth"``, colour is
 H×W×3 uint8 RGB, depth H×W uint16 millimetres, ``timestamp`` the colour timestamp in
 seconds, colour paired with the depth frame nearest in time. Depth stored registered to
 colour (same intrinsics, identity extrinsics: simulated recordings) is used as it is and is
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import re
 import threading
+from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +41,12 @@ from rt_sfamnet.frames import Intrinsics, RGBDFrame
 from rt_sfamnet.intervals import Interval, read_intervals
 from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.sources.base import Source
-from rt_sfamnet.sources.realsense.index import _check_recording_file, ground_truth_path
+from rt_sfamnet.sources.realsense.index import (
+    DEPTH_MATCH_PERIODS,
+    _check_recording_file,
+    ground_truth_path,
+    nominal_indices,
+)
 
 _STREAM_RE = re.compile(r"/device_(\d+)/sensor_(\d+)/(Color|Depth)_(\d+)/(.+)")
 _FIELD_RE = re.compile(r"([^=;]+)=([^;]*)")
@@ -209,9 +219,14 @@ class RecordingIndex:
         dts = np.asarray(self.depth.stamps_ms)
         order = np.argsort(dts, kind="stable")
         self.pair = [int(order[_nearest(dts[order], ts)]) for ts in self.color.stamps_ms]
-        span = self.color.stamps_ms[-1] - self.color.stamps_ms[0]
-        n = len(self.color.stamps_ms)
-        self.fps = round((n - 1) * 1000.0 / span, 3) if n > 1 and span > 0 else 30.0
+        steps = np.diff(np.asarray(self.color.stamps_ms, dtype=np.float64))
+        steps = steps[steps > 0]
+        # the typical frame period: frames lost from the file do not change it
+        self.fps = round(1000.0 / float(np.median(steps)), 3) if steps.size else 30.0
+        self.nominal = nominal_indices(list(self.color.stamps_ms), self.fps)
+        tol = DEPTH_MATCH_PERIODS * 1000.0 / self.fps
+        self.depth_ok = [abs(dts[j] - c) <= tol for j, c in zip(self.pair, self.color.stamps_ms,
+                                                                 strict=True)]
 
     @property
     def frame_count(self) -> int:
@@ -312,7 +327,7 @@ class RosbagPlaybackSource(Source):
 
     @property
     def frame_count(self) -> int | None:
-        return None if self._index is None else self._index.frame_count
+        return None if self._index is None else self._index.nominal[-1] + 1
 
     @property
     def registered(self) -> bool:
@@ -340,9 +355,12 @@ class RosbagPlaybackSource(Source):
         index = int(index)
         if index < 0:
             raise SourceError(f"seek index must be >= 0, found {index}")
-        if self._index is not None and index >= self._index.frame_count:
-            raise SourceError(f"seek index {index} is past the end: the recording has "
-                              f"{self._index.frame_count} frames")
+        if self._index is not None:
+            rank = bisect_left(self._index.nominal, index)  # a lost frame: the next one
+            if rank >= self._index.frame_count:
+                raise SourceError(f"seek index {index} is past the end: the recording has "
+                                  f"{self.frame_count} frames")
+            index = rank
         with self._lock:
             self._pending_seek = index
 
@@ -359,7 +377,7 @@ class RosbagPlaybackSource(Source):
                 return
             restarted = False
             for frame in self._play(self._next):
-                self._next = frame.index + 1
+                self._next = bisect_left(self._index.nominal, frame.index) + 1
                 if self.realtime:
                     self._pacer.wait_time(frame.timestamp)
                 yield frame
@@ -407,17 +425,19 @@ class RosbagPlaybackSource(Source):
         color = decode_image(ix.reader.deserialize(raw, c.msgtype), "color")
         ci = ix.color.intrinsics
         assert ci is not None
-        if dmsg is None:
+        meta = {"frame_number": ix.color.numbers[i]}
+        if dmsg is None or not ix.depth_ok[i]:  # never the depth of another moment
             depth = np.zeros(color.shape[:2], np.uint16)
             dts = float("nan")
+            meta["gap"] = "missing_depth"
         else:
             dc, draw = dmsg
             depth = self._depth_mm(decode_image(ix.reader.deserialize(draw, dc.msgtype),
                                                 "depth"))
             dts = ix.depth.stamps_ms[ix.pair[i]] / 1000.0
+        meta["depth_timestamp"] = dts
         return RGBDFrame(color=color, depth=depth, timestamp=ix.color.stamps_ms[i] / 1000.0,
-                         index=i, intrinsics=ci,
-                         meta={"frame_number": ix.color.numbers[i], "depth_timestamp": dts})
+                         index=ix.nominal[i], intrinsics=ci, meta=meta)
 
     def _depth_mm(self, raw: np.ndarray) -> np.ndarray:
         ix = self._index

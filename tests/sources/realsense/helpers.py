@@ -13,6 +13,9 @@ INTR = Intrinsics(W, H, 600.5, 601.25, 320.25, 240.75, "brown_conrady",
                   (0.125, -0.25, 0.0, 0.0, 0.0625))
 # Irregular spacing (a dropped frame after index 5) to check relative timestamps.
 TIMES = [100.0 + i / 30.0 + (1 / 30.0 if i > 5 else 0.0) for i in range(N)]
+# Frame numbers come from timestamps: the lost frame 6 leaves its number unused.
+INDEX = [round((t - TIMES[0]) * 30.0) for t in TIMES]  # 0..5, 7..12
+FRAMES = INDEX[-1] + 1  # frame_count: 13 numbers, 12 frames
 
 
 def make_frame(i: int, ts: float | None = None, intr: Intrinsics = INTR) -> RGBDFrame:

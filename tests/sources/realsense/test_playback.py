@@ -22,29 +22,38 @@ from rt_sfamnet.sources.realsense import (  # noqa: E402
     ground_truth_path,
     write_recording,
 )
-from tests.sources.realsense.helpers import INTR, TIMES, H, N, W, make_frame  # noqa: E402
+from tests.sources.realsense.helpers import (  # noqa: E402
+    FRAMES,
+    INDEX,
+    INTR,
+    TIMES,
+    H,
+    N,
+    W,
+    make_frame,
+)
 from tests.virtual_clock import VirtualClock  # noqa: E402
 
 
 def test_round_trip_keeps_count_order_timestamps_intrinsics_pixels(recording: Path) -> None:
     with PlaybackSource(recording) as src:
-        assert src.frame_count == N
+        assert src.frame_count == FRAMES  # numbers from timestamps: the lost frame's is unused
         assert src.intrinsics == INTR
         assert src.fps == 30.0
         assert src.seekable and not src.live
         assert src.registered  # written registered: rs.align is skipped
         frames = list(src)
-    assert [f.index for f in frames] == list(range(N))
+    assert [f.index for f in frames] == INDEX
     ts = np.array([f.timestamp for f in frames])
     np.testing.assert_allclose(ts - ts[0], np.array(TIMES) - TIMES[0], atol=2e-6)
     np.testing.assert_allclose(ts, TIMES, atol=2e-6)
-    for f in frames:
-        ref = make_frame(f.index)
+    for rank, f in enumerate(frames):
+        ref = make_frame(rank)
         assert f.intrinsics == INTR
         assert f.depth.dtype == np.uint16 and f.color.dtype == np.uint8
         np.testing.assert_array_equal(f.depth, ref.depth)
         np.testing.assert_array_equal(f.color, ref.color)
-        assert f.meta["frame_number"] == f.index
+        assert f.meta["frame_number"] == rank and "gap" not in f.meta
         assert f.color.flags.owndata and f.depth.flags.owndata  # copies, not SDK buffers
 
 
@@ -53,7 +62,7 @@ def test_iteration_ends_cleanly_and_seek_restarts(recording: Path) -> None:
         assert len(list(src)) == N
         assert list(src) == []  # at the end: nothing more, no hang
         src.seek(0)
-        assert [f.index for f in src] == list(range(N))
+        assert [f.index for f in src] == INDEX
 
 
 def test_seek_forward_backward_and_during_iteration(recording: Path) -> None:
@@ -62,16 +71,18 @@ def test_seek_forward_backward_and_during_iteration(recording: Path) -> None:
         it = iter(src)
         f = next(it)
         assert f.index == 7
-        np.testing.assert_array_equal(f.depth, make_frame(7).depth)
+        np.testing.assert_array_equal(f.depth, make_frame(6).depth)  # the 7th frame written
         assert next(it).index == 8
         src.seek(2)  # while iterating
         assert [next(it).index for _ in range(3)] == [2, 3, 4]
-        src.seek(N - 1)
+        src.seek(6)  # the lost frame's number: playback goes on at the next frame
+        assert next(it).index == 7
+        src.seek(FRAMES - 1)
         rest = list(it)
-        assert [g.index for g in rest] == [N - 1]
+        assert [g.index for g in rest] == [FRAMES - 1]
         np.testing.assert_array_equal(rest[0].color, make_frame(N - 1).color)
         with pytest.raises(SourceError, match="past the end"):
-            src.seek(N)
+            src.seek(FRAMES)
         with pytest.raises(SourceError, match=">= 0"):
             src.seek(-1)
 
@@ -168,16 +179,16 @@ def test_playback_without_file_index_as_for_ros1_bags(recording: Path,
     with PlaybackSource(recording) as src:
         assert src.frame_count is not None and src.frame_count >= 1  # estimated from duration
         frames = list(src)
-        assert [f.index for f in frames] == list(range(N))
-        assert src.frame_count == N  # exact once played to the end
-        for f in frames:
-            np.testing.assert_array_equal(f.depth, make_frame(f.index).depth)
+        assert [f.index for f in frames] == INDEX
+        assert src.frame_count == FRAMES  # exact once played to the end
+        for rank, f in enumerate(frames):
+            np.testing.assert_array_equal(f.depth, make_frame(rank).depth)
         src.seek(9)
         f = next(iter(src))
         assert f.index == 9
-        np.testing.assert_array_equal(f.color, make_frame(9).color)
+        np.testing.assert_array_equal(f.color, make_frame(8).color)
         src.seek(1)
-        assert [g.index for g in src] == list(range(1, N))
+        assert [g.index for g in src] == INDEX[1:]
 
 
 def test_old_players_leave_nothing_in_the_queue(recording: Path) -> None:

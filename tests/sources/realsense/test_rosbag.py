@@ -44,7 +44,7 @@ def test_registered_recordings_give_the_sdks_frames(name, request):
     with RosbagPlaybackSource(path).open() as s:
         ours = list(s)
         assert s.registered and s.intrinsics == sdk_intr
-        assert s.frame_count == len(sdk) == len(ours)
+        assert len(sdk) == len(ours) and s.frame_count == ours[-1].index + 1
         if name == "clip":
             assert s.fps == 30.0 and s.ground_truth and s.ground_truth[0].video == "clip"
     for a, b in zip(sdk, ours, strict=True):
