@@ -8,12 +8,17 @@ Sample ``i`` of a video is the flow between frames ``frame_skip*i`` and
 ``(s=1, emotion)``. Macro-expressions are not labelled positive. Ground-truth recognition
 samples: one per micro-expression, the flow between its onset and apex frames.
 
-Beyond the release (``mae="rise"``, :data:`MAE_LABELS`): macro-expressions are labelled
-positive too, every sample of their rise ``onset .. apex`` (sample units), with the MaE's
-emotion when the ground truth has one (:func:`rt_sfamnet.metrics.macro_emotion_of`: the
-simulator's ``prototype``), else ``neutral`` (CE weight 0: spotting only). A MaE's rise lasts
-0.4-2.8 s in CAS(ME)^3 (median 0.73 s), so this marks far more samples than the ME rule's
-``(onset+apex)//2 .. apex``; the micro and macro post-processing tell the two apart by length.
+Beyond the release (:data:`MAE_LABELS`): macro-expressions are labelled positive too, with
+the MaE's emotion when the ground truth has one (:func:`rt_sfamnet.metrics.macro_emotion_of`:
+the simulator's ``prototype``), else ``neutral`` (CE weight 0: spotting only). ``"rise"``:
+every sample of the rise ``onset .. apex`` (sample units). ``"phases"``: the rise and the
+second half of the decline, ``(apex + offset) // 2 .. offset``, where the face moves back
+(the first half may be a hold at the apex, which a 6-frame flow window cannot tell from a
+still face). A network trained on the rise alone stops firing at the apex, and an interval
+around the rise covers too little of a MaE for IoU >= 0.5 (the rise is 0.4-2.8 s of a
+1-9 s MaE in CAS(ME)^3, median 0.73 of 2.4 s). These mark far more samples than the ME
+rule's ``(onset+apex)//2 .. apex``; the micro and macro post-processing tell the two apart by
+length.
 """
 
 from __future__ import annotations
@@ -43,8 +48,9 @@ def sample_frames(n_frames: int, frame_skip: int = 2, k_sw: int = 6) -> np.ndarr
     return np.arange(0, max(int(n_frames) - k_sw, 0), frame_skip, dtype=np.int64)
 
 
-#: MaE pseudo-label modes: ``"none"`` (the release: ME only), ``"rise"`` (MaE rise positive).
-MAE_LABELS = ("none", "rise")
+#: MaE pseudo-label modes: ``"none"`` (the release: ME only), ``"rise"`` (MaE rise positive),
+#: ``"phases"`` (rise and the second half of the decline positive).
+MAE_LABELS = ("none", "rise", "phases")
 
 
 def pseudo_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int = 2,
@@ -57,8 +63,9 @@ def pseudo_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int
             A micro-expression without an emotion is positive with class ``neutral`` (its CE
             weight is 0, so it trains spotting only).
         frame_skip: frames between samples.
-        mae: ``"none"`` (release) or ``"rise"``: macro-expressions' samples ``onset .. apex``
-            positive too (see the module docstring).
+        mae: ``"none"`` (release), ``"rise"`` (macro-expressions' samples ``onset .. apex``
+            positive too) or ``"phases"`` (also ``(apex + offset) // 2 .. offset``); see the
+            module docstring.
 
     Returns:
         ``spot`` ``(n_samples,)`` float32 in {0, 1}, and a list of ``n_samples`` emotion
@@ -70,13 +77,18 @@ def pseudo_labels(n_samples: int, intervals: Iterable[Interval], frame_skip: int
     spot = np.zeros(int(n_samples), np.float32)
     names = [NEUTRAL] * int(n_samples)
     intervals = list(intervals)
-    if mae == "rise":
+    if mae != "none":
         from rt_sfamnet.metrics import macro_emotion_of
 
         for iv in intervals:
-            if iv.type == "macro":
-                apex = iv.onset if iv.apex is None else iv.apex
-                lo, hi = max(iv.onset // frame_skip, 0), min(apex // frame_skip, n_samples - 1)
+            if iv.type != "macro":
+                continue
+            apex = iv.onset if iv.apex is None else iv.apex
+            spans = [(iv.onset, apex)]
+            if mae == "phases":
+                spans.append(((apex + iv.offset) // 2, iv.offset))
+            for a, b in spans:
+                lo, hi = max(a // frame_skip, 0), min(b // frame_skip, n_samples - 1)
                 spot[lo : hi + 1] = 1.0
                 names[lo : hi + 1] = [macro_emotion_of(iv) or NEUTRAL] * max(hi + 1 - lo, 0)
     for iv in intervals:

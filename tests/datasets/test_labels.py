@@ -92,3 +92,15 @@ def test_mae_rise_labels():
 
     with pytest.raises(ValueError, match="mae must be"):
         pseudo_labels(5, [], 2, mae="all")
+
+
+def test_mae_phases_labels():
+    mae = Interval("spNO.1", "a", 20, 31, 80, "macro", "", {"prototype": "sad"})
+    # rise: samples 10..15; decline: (31 + 80) // 2 = 55 -> sample 27 .. offset 80 -> 40
+    spot, names = pseudo_labels(50, [mae], 2, mae="phases")
+    assert np.flatnonzero(spot).tolist() == list(range(10, 16)) + list(range(27, 41))
+    assert set(names[27:41]) == {"sad"} and names[16:27] == ["neutral"] * 11
+    # clipped to the video
+    assert np.flatnonzero(pseudo_labels(30, [mae], 2, mae="phases")[0]).tolist() == \
+        list(range(10, 16)) + [27, 28, 29]
+
