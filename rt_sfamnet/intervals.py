@@ -2,7 +2,8 @@
 
 Interval files are CSV with one row per interval and the header
 ``subject,video,onset,apex,offset,type,emotion``: frames are 0-based and inclusive, ``type``
-is ``micro`` or ``macro``, ``emotion`` a class name (empty for macro). Prediction files may
+is ``micro`` or ``macro``, ``emotion`` a class name (empty for macro in CAS(ME)^3-style ground
+truth; spotted intervals carry one for both types). Prediction files may
 omit the ``apex`` column (or leave it empty). Extra columns (e.g. ``confidence``) are kept in
 :attr:`Interval.extra`.
 """
