@@ -318,6 +318,19 @@ class ReviewSession:
                               "", ADDED, "manual"))
         return self._commit([*self.rows, row], "add", row)
 
+    def import_events(self, events: Iterable[Interval]) -> int:
+        """Add spotted intervals not in the review yet (same type, onset and offset) as
+        pending rows (one undoable change); returns how many were added."""
+        have = {(r.type, r.onset, r.offset) for r in self.rows}
+        subject = self.rows[0].subject if self.rows else self.path.name[: -len(SUFFIX)]
+        video = self.rows[0].video if self.rows else self.path.name[: -len(SUFFIX)]
+        new = [dataclasses.replace(row_from_interval(iv), subject=subject, video=video,
+                                   status=PENDING, origin="spotted") for iv in events]
+        new = [r for r in _unique(new) if (r.type, r.onset, r.offset) not in have]
+        if new:
+            self._commit([*self.rows, *new], "import", None)
+        return len(new)
+
     def set_subject(self, subject: str) -> None:
         """Write ``subject`` into every row (one undoable change)."""
         subject = str(subject).strip()

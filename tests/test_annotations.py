@@ -179,3 +179,17 @@ def test_unwritable_target_is_an_output_error_and_the_rows_stay(tmp_path):
     s.path.rmdir()
     s.reject(1)
     assert [r.status for r in read_annotations(s.path)] == ["accepted", "rejected", "pending"]
+
+
+def test_import_events_adds_new_spotted_rows_once(tmp_path):
+    s = _session(tmp_path)
+    s.accept(0)
+    more = [Interval("q", "q", 10, 14, 20, "micro", "sad"),  # already there: kept as reviewed
+            Interval("q", "q", 120, 125, 130, "micro", "fear", {"confidence": "0.4"})]
+    assert s.import_events(more) == 1
+    assert [(r.onset, r.status, r.subject) for r in s.rows] == [
+        (10, "accepted", "s01"), (30, "pending", "s01"), (60, "pending", "s01"),
+        (120, "pending", "s01")]
+    assert s.import_events(more) == 0
+    s.undo()
+    assert len(s) == 3

@@ -30,6 +30,7 @@ from ui.drawing import UpdateDrawer
 from ui.history import EventLog, ScoreHistory
 from ui.layout import build_panels
 from ui.menus import build_actions, fill_recent_menu
+from ui.review import ReviewController
 from ui.session import EngineSession, OpenedSource, OpenRequest, describe_error
 from ui.settings import AppSettings
 from ui.view import ViewControl
@@ -127,6 +128,8 @@ class MainWindow(QMainWindow):
         self.timer.setInterval(max(1, int(round(1000.0 / poll_hz))))
         self.timer.timeout.connect(self.tick)
         self.timer.start()
+        # review mode: its own actions, Review menu, dock and plot overlay (ui/review)
+        self.review = ReviewController(self)
         self.session.check_camera()
 
     @property

@@ -1,0 +1,170 @@
+"""Review mode driven with the keyboard on a simulated recording, and its errors."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from rt_sfamnet.annotations import annotations_path, read_annotations
+from rt_sfamnet.intervals import Interval, write_intervals
+from tests.review_helpers import simulate
+from ui.review.overlay import frames_of
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A 3 s 320x240 recording (truth: ME happy 15-20-28, ME surprise 54-59-67) and what a
+    spotter found in it, as the app's export names it (``<stem>_events.csv``)."""
+    d = tmp_path_factory.mktemp("review")
+    rec = simulate(d / "s01.db3", "grace", [("micro", "happy", 0.5), ("micro", "surprise", 1.8)])
+    write_intervals(d / "s01_events.csv", [
+        Interval("sim", "s01", 16, 20, 28, "micro", "positive", {"confidence": "0.91"}),
+        Interval("sim", "s01", 40, 42, 46, "micro", "others", {"confidence": "0.52"}),
+        Interval("sim", "s01", 54, 59, 66, "micro", "surprise", {"confidence": "0.83"})])
+    return rec
+
+
+def _fresh(recording, tmp_path):
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for name in ("s01.db3", "s01_events.csv"):
+        shutil.copy(recording.parent / name, folder / name)
+    return folder / "s01.db3"
+
+
+def _open(w, qtbot, weights, rec):
+    w.weights = weights
+    w.open_source(str(rec))
+    qtbot.waitUntil(lambda: not w.opening, timeout=60_000)
+    assert w.engine is not None, w.banner.text()
+    w.activateWindow()
+    w.setFocus()
+
+
+def _keys(w, *keys):
+    for k in keys:
+        mod = Qt.KeyboardModifier.NoModifier
+        if isinstance(k, tuple):
+            mod, k = k
+        QTest.keyClick(w, k, mod)
+
+
+def test_frames_of_a_dragged_region():
+    # [0.5 s, 1.0 s) at 30 fps: frames 15..29; apex clamped into the bounds
+    assert frames_of(0.5, 1.0, 0.7, 30.0) == (15, 21, 29)
+    assert frames_of(0.5, 1.0, 2.0, 30.0) == (15, 29, 29)
+    assert frames_of(-0.2, 0.01, 0.0, 30.0) == (0, 0, 0)
+
+
+def test_keyboard_review_accept_reject_edit_add_undo_and_restore(
+        window, qtbot, weights_file, recording, tmp_path, settings):
+    rec = _fresh(recording, tmp_path)
+    w = window
+    _open(w, qtbot, weights_file, rec)
+    r = w.review
+    _keys(w, Qt.Key.Key_V)  # review mode: rows from s01_events.csv, the first one looping
+    assert r.active and [(x.onset, x.status) for x in r.session.rows] == [
+        (16, "pending"), (40, "pending"), (54, "pending")]
+    assert r.current == 0 and r.overlay.shown and r.loop_range() == (1, 43)
+    qtbot.waitUntil(lambda: w.engine is not None and w.engine.speed == 0.25, timeout=10_000)
+    qtbot.waitUntil(lambda: 1 <= w.position <= 43 and w.video.frames_drawn > 0, timeout=30_000)
+
+    _keys(w, Qt.Key.Key_A, Qt.Key.Key_N, Qt.Key.Key_X, Qt.Key.Key_N)  # accept 1, reject 2
+    assert r.current == 2
+    # edit the third: drag its region on the score plot to end one frame later ...
+    r.overlay.region.setRegion((54 / 30, 68 / 30))
+    r.overlay.region.sigRegionChangeFinished.emit(r.overlay.region)
+    assert (r.session.rows[2].onset, r.session.rows[2].offset) == (54, 67)
+    # ... emotion forwards and back, AU text, onset one frame earlier, undone and redone
+    _keys(w, Qt.Key.Key_E)
+    assert r.session.rows[2].emotion == "others"
+    _keys(w, (Qt.KeyboardModifier.ShiftModifier, Qt.Key.Key_E), Qt.Key.Key_U)
+    QTest.keyClicks(r.panel.au_edit, "AU1+AU2")
+    QTest.keyClick(r.panel.au_edit, Qt.Key.Key_Return)
+    _keys(w, Qt.Key.Key_1, Qt.Key.Key_Comma)
+    assert r.session.rows[2].onset == 53
+    _keys(w, (Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Z))
+    assert r.session.rows[2].onset == 54
+    _keys(w, (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+              Qt.Key.Key_Z))
+    assert r.session.rows[2].onset == 53
+    _keys(w, Qt.Key.Key_Period)
+    # add the missed interval: loop off, pause, go to frame 75, add, MaE, first emotion
+    _keys(w, Qt.Key.Key_K, Qt.Key.Key_Space)
+    w.seek(75)
+    _keys(w, Qt.Key.Key_I, Qt.Key.Key_T, Qt.Key.Key_E)
+    assert r.current == 3
+    expected = [
+        ("16", "20", "28", "micro", "positive", "", "0.91", "accepted", "spotted"),
+        ("40", "42", "46", "micro", "others", "", "0.52", "rejected", "spotted"),
+        ("54", "59", "67", "micro", "surprise", "AU1+AU2", "0.83", "edited", "spotted"),
+        ("75", "79", "87", "macro", "disgust", "", "", "added", "manual")]
+    w.close()
+
+    # re-open: the review is restored from s01.annotations.csv, row by row
+    path = annotations_path(rec)
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols = ("onset", "apex", "offset", "type", "emotion", "au", "confidence", "status", "origin")
+    assert [tuple(row[c] for c in cols) for row in rows] == expected
+    assert {row["subject"] for row in rows} == {"s01"} and {row["video"] for row in rows} == {
+        "s01"}
+    assert {row["reviewer"] for row in rows} == {getpass.getuser()}
+    assert all(row["reviewed_at"].endswith("+00:00") for row in rows)
+    from ui.app import MainWindow
+
+    w2 = MainWindow(settings)
+    qtbot.addWidget(w2)
+    w2.show()
+    try:
+        _open(w2, qtbot, weights_file, rec)
+        assert w2.review.set_active(True)
+        assert w2.review.session.rows == read_annotations(path)
+        assert [(x.onset, x.status) for x in w2.review.session.rows] == [
+            (16, "accepted"), (40, "rejected"), (54, "edited"), (75, "added")]
+        assert w2.review.panel.table.rowCount() == 4
+    finally:
+        w2.close()
+
+
+def test_review_needs_a_recording(window):
+    assert not window.review.set_active(True)
+    assert window.banner.kind == "error"
+    assert "needs a recording (.db3/.bag)" in window.banner.text()
+    window.spec = "/nonexistent/rec.db3"
+    assert not window.review.set_active(True)
+    assert "does not exist" in window.banner.text()
+    assert not window.review.acts["act_accept"].isEnabled()
+
+
+def test_malformed_annotations_are_one_clear_error(window, recording, tmp_path):
+    rec = _fresh(recording, tmp_path)
+    annotations_path(rec).write_text(
+        "subject,video,onset,apex,offset,type,emotion,status\ns,v,1,2,3,micro,,later\n")
+    window.spec = str(rec)  # the review needs no engine
+    assert not window.review.set_active(True)
+    assert window.banner.kind == "error"
+    assert "line 2, column 'status'" in window.banner.text()
+
+
+def test_unsaved_change_is_shown_kept_and_saved_with_the_next(window, recording, tmp_path):
+    rec = _fresh(recording, tmp_path)
+    window.spec = str(rec)
+    r = window.review
+    assert r.set_active(True) and len(r.session) == 3
+    path = annotations_path(rec)
+    path.mkdir()  # a folder where the file goes
+    r.acts["act_accept"].trigger()
+    assert window.banner.kind == "error" and "could not be saved" in window.banner.text()
+    assert r.session.rows[0].status == "accepted"
+    path.rmdir()
+    r.acts["act_next"].trigger()
+    r.acts["act_reject"].trigger()
+    assert [x.status for x in read_annotations(path)] == ["accepted", "rejected", "pending"]
+    r.acts["act_review"].trigger()  # review mode off
+    assert not r.active and not r.dock.isVisible() and not r.overlay.shown
