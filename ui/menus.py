@@ -36,7 +36,8 @@ ACTION_SPECS: dict[str, tuple[str, _Shortcut, str, bool]] = {
     "act_home": ("Start", "Home", "Go to the start", False),
     "act_slower": ("Slower", "[", "Slower playback", False),
     "act_faster": ("Faster", "]", "Faster playback", False),
-    "act_record": ("Record…", "R", "Record the camera to a .db3 file", False),
+    "act_record": ("Record", "R", "Start or stop recording the source to a .db3 file; the "
+                   "view and the analysis go on", True),
     "act_weights": ("Weights…", "W", "Choose a weights file (.safetensors or official .pkl)",
                     False),
     "act_default_weights": ("Default weights", None, "Use the bundled default weights", False),

@@ -234,7 +234,9 @@ class EngineSession(QObject):
                 weights_spotting=bool(request.weights_spotting),
                 features=features,
             )
-            source = make_source(spec)
+            from rt_sfamnet.sources.realsense.tee import RecordingTee
+
+            source = RecordingTee(make_source(spec))  # the Record toggle (ui.recording)
             cached = self._predictors.get((config.weights, config.emotions))
             engine = Engine(source, config, predictor=cached)  # settings resolved once, here
             self._predictors = {(config.weights, config.emotions): engine.predictor}

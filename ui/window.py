@@ -30,6 +30,7 @@ from ui.drawing import UpdateDrawer
 from ui.history import EventLog, ScoreHistory
 from ui.layout import build_panels
 from ui.menus import build_actions, fill_recent_menu
+from ui.recording import RecordToggle
 from ui.review import ReviewController
 from ui.session import EngineSession, OpenedSource, OpenRequest, describe_error
 from ui.settings import AppSettings
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
             for f in dataclasses.fields(handles):
                 setattr(self, f.name, getattr(handles, f.name))
         self.drawer = UpdateDrawer(self.panels)
+        self.recorder = RecordToggle(self)
         self.view = ViewControl(self, self.panels, self.acts, self.settings)
         self._connect_panels()
         self._connect_actions()
@@ -171,7 +173,7 @@ class MainWindow(QMainWindow):
             "act_home": lambda: self.seek(0),
             "act_slower": lambda: self.playback.step_speed(-1),
             "act_faster": lambda: self.playback.step_speed(1),
-            "act_record": self.record_dialog,
+            "act_record": self.recorder.toggle,
             "act_weights": self.choose_weights_dialog,
             "act_default_weights": lambda: self.set_weights(None),
             "act_export": self.export_dialog,
@@ -197,8 +199,6 @@ class MainWindow(QMainWindow):
         self.session.failed.connect(self._on_failed)
         self.session.progress.connect(self._on_progress)
         self.session.cameraChecked.connect(self._on_camera_checked)
-        self.session.recorded.connect(self._on_recorded)
-        self.session.recordProgress.connect(self._on_record_progress)
 
 
     def _weights_text(self) -> str:
@@ -481,40 +481,11 @@ class MainWindow(QMainWindow):
         self._update_record_enabled()
 
     def _update_record_enabled(self) -> None:
-        self.act_record.setEnabled(self.camera_present)
-        self.act_record.setToolTip(
-            "Record the camera to a .db3 file (R)" if self.camera_present
-            else "Recording needs a connected RealSense camera (none found)"
-        )
+        self.act_record.setEnabled(True)  # records any source (ui.recording)
         self.act_camera.setToolTip(
             "Open the connected RealSense camera (C)" if self.camera_present
             else "Open the RealSense camera (C) — none was found when the app started"
         )
-
-    def record_dialog(self) -> None:
-        if not self.camera_present:
-            self.show_error("No RealSense camera is connected: recording needs a D415.")
-            return
-        answer = dialogs.ask_recording_settings(self, self.settings.last_dir)
-        if answer is not None:
-            self.start_recording(*answer)
-
-    def start_recording(self, path: str, seconds: float) -> None:
-        """Record the camera to ``path`` for ``seconds`` (the live view pauses meanwhile)."""
-        reopen = (OpenRequest("camera", weights=self.weights, emotions=self.emotions,
-                              flow_mode=self.flow_mode) if self.spec == "camera" else None)
-        self.engine = None
-        self.banner.show_info(f"Recording the camera to {path} for {seconds:g} s…", sticky=True)
-        self.session.record(path, seconds, reopen)
-
-    def _on_record_progress(self, n: int) -> None:
-        if n % 15 == 0:
-            self.status.set_source(f"recording… {n} frames")
-
-    def _on_recorded(self, path: str, n: int) -> None:
-        self.settings.add_recent_file(path)
-        self._update_recent_menu()
-        self.banner.show_info(f"Recorded {n} frames to {path} (File ▸ Recent recordings).")
 
     # ================================================================== recent files
     def _update_recent_menu(self) -> None:

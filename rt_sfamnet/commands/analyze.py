@@ -151,10 +151,11 @@ def _analyze_one(args: argparse.Namespace, source: str, out: Path, stop: Any) ->
         if src.error is not None:
             raise src.error
         written["recording"] = {"path": str(Path(args.record).resolve()),
-                                "frames": src.recorded, "dropped": src.dropped}
+                                "frames": src.recorded, "dropped": src.record_dropped}
         if not args.json:
             print(f"recorded {src.recorded} frames to {args.record}"
-                  + (f" ({src.dropped} dropped: the writer was behind)" if src.dropped else ""))
+                  + (f" ({src.record_dropped} dropped: the writer was behind)"
+                     if src.record_dropped else ""))
     return result, written
 
 

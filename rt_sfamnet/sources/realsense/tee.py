@@ -11,7 +11,7 @@ from any thread, any number of times (one file each).
 
 Frames a live source delivers faster than the writer stores them wait in a bounded queue;
 when it is full the oldest waiting frame is dropped from the *recording* (never from the
-analysis) and counted in :attr:`RecordingTee.dropped`. File sources wait for the writer
+analysis) and counted in :attr:`RecordingTee.record_dropped`. File sources wait for the writer
 instead, so their recordings are complete.
 """
 
@@ -88,7 +88,8 @@ class RecordingTee(Source):
         compress: PNG-compress the recorded frames (smaller files, slower writer).
 
     Attributes:
-        dropped: frames left out of recordings because the writer was behind (live only).
+        record_dropped: frames left out of recordings because the writer was behind (live
+            only; not ``dropped``, which the engine reads as the source's own drops).
         recorded: frames written by the recordings finished so far; files: their paths.
         error: the failure of a recording finished by :meth:`close`, if any.
     """
@@ -106,7 +107,7 @@ class RecordingTee(Source):
         self.compress = bool(compress)
         self._lock = threading.Lock()
         self._writer: _Writer | None = None
-        self.dropped = 0
+        self.record_dropped = 0
         self.recorded = 0
         self.files: list[Path] = []
         self.error: RecordingError | None = None
@@ -173,7 +174,7 @@ class RecordingTee(Source):
         for frame in self.inner:
             w = self._writer
             if w is not None and not w.put(frame, wait=not self.live):
-                self.dropped += 1
+                self.record_dropped += 1
             yield frame
 
     def seek(self, index: int) -> None:

@@ -41,7 +41,7 @@ def test_tee_passes_every_frame_and_records_two_files(tmp_path):
                 tee.start_recording(tmp_path / "b.db3")
                 with pytest.raises(SourceError, match="already recording"):
                     tee.start_recording(tmp_path / "c.db3")
-    assert len(seen) == 30 and tee.error is None and tee.dropped == 0
+    assert len(seen) == 30 and tee.error is None and tee.record_dropped == 0
     assert tee.files == [tmp_path / "a.db3", tmp_path / "b.db3"] and tee.recorded == 10 + 16
     a, b = _play(tmp_path / "a.db3"), _play(tmp_path / "b.db3")
     assert len(a) == 10 and len(b) == 16
