@@ -38,6 +38,8 @@ ACTION_SPECS: dict[str, tuple[str, _Shortcut, str, bool]] = {
     "act_faster": ("Faster", "]", "Faster playback", False),
     "act_record": ("Record", "R", "Start or stop recording the source to a .db3 file; the "
                    "view and the analysis go on", True),
+    "act_camera_settings": ("Camera settings…", None,
+                            "Exposure, laser power and visual preset of the live camera", False),
     "act_weights": ("Weights…", "W", "Choose a weights file (.safetensors or official .pkl)",
                     False),
     "act_default_weights": ("Default weights", None, "Use the bundled default weights", False),
@@ -67,6 +69,7 @@ class Actions:
     act_slower: QAction
     act_faster: QAction
     act_record: QAction
+    act_camera_settings: QAction
     act_weights: QAction
     act_default_weights: QAction
     act_export: QAction
@@ -171,6 +174,7 @@ def _menus(window: QMainWindow, acts: dict[str, QAction],
     recent_file_menu = m_file.addMenu("Recent recordings")
     m_file.addSeparator()
     m_file.addAction(acts["act_record"])
+    m_file.addAction(acts["act_camera_settings"])
     m_file.addAction(acts["act_export"])
     m_file.addSeparator()
     m_file.addAction(acts["act_quit"])

@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
             "act_slower": lambda: self.playback.step_speed(-1),
             "act_faster": lambda: self.playback.step_speed(1),
             "act_record": self.recorder.toggle,
+            "act_camera_settings": self.camera_settings_dialog,
             "act_weights": self.choose_weights_dialog,
             "act_default_weights": lambda: self.set_weights(None),
             "act_export": self.export_dialog,
@@ -486,6 +487,17 @@ class MainWindow(QMainWindow):
             "Open the connected RealSense camera (C)" if self.camera_present
             else "Open the RealSense camera (C) — none was found when the app started"
         )
+
+    def camera_settings_dialog(self) -> None:
+        """Exposure, laser power and visual preset of the live camera (ui.camera_controls)."""
+        from ui.camera_controls import CameraControlsDialog, camera_source
+
+        cam = camera_source(self.engine)
+        if cam is None:
+            self.show_error("Camera settings apply to a live RealSense camera: open the camera "
+                            "first (C).")
+            return
+        CameraControlsDialog(self, cam).exec()
 
     # ================================================================== recent files
     def _update_recent_menu(self) -> None:

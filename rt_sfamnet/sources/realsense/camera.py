@@ -185,6 +185,14 @@ class CameraSource(Source):
             raise SourceError(f"{self.name}: open() the camera before setting its options")
         return apply_camera_options(self._device, parse_camera_options(options))
 
+    def get_options(self) -> dict[str, float]:
+        """The camera controls' current values (those the camera has)."""
+        from rt_sfamnet.sources.realsense.options import read_camera_options
+
+        if self._device is None:
+            raise SourceError(f"{self.name}: open() the camera before reading its options")
+        return read_camera_options(self._device)
+
     def _on_frameset(self, frame: Any) -> None:
         """SDK callback thread: align, copy out, enqueue (never blocks, never raises)."""
         try:
