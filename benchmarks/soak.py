@@ -7,7 +7,17 @@ growth < 50 MB) and the drop/consistency checks:
 
 - ``frames_in == frames_skipped + dropped["frames"] + frames_observed`` after the flush;
 - ``samples_scheduled == frames_analyzed + samples_no_face + dropped["samples"]``;
-- the results the caller received == ``samples_scheduled`` (+ results dropped unpolled).
+- the results the caller received == ``samples_scheduled`` (+ results dropped unpolled);
+- expected against spotted: the simulator's true expressions in the analysed frames (its
+  script, repeated with the loop) against the intervals the engine published, with the MEGC
+  spotting metrics, and the spotting values in force (``spotting_from_weights``).
+
+Why a soak once spotted nothing: it built its Engine by hand, and the engine then used the
+release's spotting values instead of the ones the weights were evaluated with (``analyze``
+applied those); on the simulator the release's 14-frame micro box filter flattens the
+network's 2-4-sample responses below the threshold (``docs/realtime.md``). The settings are
+now resolved once for every caller (``rt_sfamnet.pipeline.settings``), and
+``tests/pipeline/test_soak_cause.py`` pins the cause on a short simulation.
 
 Usage::
 
@@ -17,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -43,10 +54,9 @@ def looping(inner):
     """The simulator's stream played in a loop with continuing frame indices and timestamps.
 
     The simulator precomputes its script per frame (memory grows with ``duration_s``), so a
-    long soak loops a 60-s stream instead of building a 20-minute one.
+    long soak loops a 60-s stream instead of building a 20-minute one. ``looped_truth(k)``
+    gives the true intervals of the first ``k`` loops.
     """
-    import dataclasses
-
     from rt_sfamnet.sources.base import Source
 
     class LoopSource(Source):
@@ -72,7 +82,35 @@ def looping(inner):
                                               timestamp=f.timestamp + loop * n / inner.fps)
                 loop += 1
 
-    return LoopSource()
+    def looped_truth(loops: int) -> list:
+        n = inner.frame_count
+        return [dataclasses.replace(iv, onset=iv.onset + k * n, offset=iv.offset + k * n,
+                                    apex=None if iv.apex is None else iv.apex + k * n)
+                for k in range(loops) for iv in (inner.ground_truth or [])]
+
+    src = LoopSource()
+    src.looped_truth = looped_truth
+    return src
+
+
+def expected_vs_spotted(src, spotted: list, last_frame: int | None, k_sw: int) -> dict:
+    """The simulator's true intervals inside the analysed frames against the spotted ones."""
+    from rt_sfamnet.metrics import evaluate_intervals
+    from rt_sfamnet.pipeline.truth import clip_to_span
+
+    if last_frame is None:
+        return {"expected": {"micro": 0, "macro": 0}, "spotted": {"micro": 0, "macro": 0}}
+    end = last_frame + k_sw
+    n = max(1, src.frame_count or 1800)
+    truth, _, _ = clip_to_span(src.looped_truth(end // n + 1), 0, end)
+    truth = [iv for iv in truth if iv.offset - iv.onset >= 2]  # cut to a sliver: not scorable
+    truth = [dataclasses.replace(iv, subject="sim", video="soak") for iv in truth]
+    pred = [iv.to_interval("sim", "soak") for iv in spotted]
+    counts = {t: sum(1 for iv in truth if iv.type == t) for t in ("micro", "macro")}
+    found = {t: sum(1 for iv in pred if iv.type == t) for t in ("micro", "macro")}
+    m = evaluate_intervals(truth, pred, 4)
+    return {"expected": counts, "spotted": found,
+            "spotting_metrics": {k: m[k] for k in ("micro", "macro", "overall")}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine(src, EngineConfig(realtime=args.realtime, keep_maps=True), predictor=predictor)
     received = scored = 0
     intervals = 0
+    spotted: list = []
+    last_frame = None
     samples: list[dict] = []
     t0 = time.perf_counter()
     rss0 = rss_mb()
@@ -121,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             received += len(u.results)
             scored += sum(1 for r in u.results if r.score is not None)
             intervals += len(u.intervals)
+            spotted.extend(u.intervals)
+            if u.results:
+                last_frame = u.results[-1].frame
             if u.error is not None:
                 error = f"{type(u.error).__name__}: {u.error}"
                 break
@@ -140,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     last = engine.poll()  # results published while stopping
     received += len(last.results)
     scored += sum(1 for r in last.results if r.score is not None)
+    intervals += len(last.intervals)
+    spotted.extend(last.intervals)
+    if last.results:
+        last_frame = last.results[-1].frame
     st = engine.stats()
     rss_end = rss_mb()
     after_warmup = [s for s in samples if s["t_s"] >= args.warmup_s]
@@ -160,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         "results_received": received,
         "results_scored": scored,
         "intervals": intervals,
+        "spotting_from_weights": engine.settings.spotting_from_weights,
+        **expected_vs_spotted(src, spotted, last_frame, engine.k_sw),
         "rss_mb_start": round(rss0, 1),
         "rss_mb_after_warmup": rss_ref,
         "rss_mb_end": round(rss_end, 1),
