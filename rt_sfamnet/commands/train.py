@@ -53,9 +53,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--merge", action="store_true",
                         help="pool the finished folds into results.json and plots (no training)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--mae-labels", choices=("none", "rise"), default="none",
-                        help="macro-expression pseudo-labels: none (the release: ME only) or rise "
-                        "(each MaE's onset..apex samples positive too, with its emotion if known)")
+    parser.add_argument("--mae-labels", choices=("none", "rise", "phases"), default="none",
+                        help="macro-expression pseudo-labels: none (the release: ME only), rise "
+                        "(each MaE's onset..apex samples positive too, with its emotion if known) "
+                        "or phases (also the second half of apex..offset)")
     parser.add_argument("--tune", action="store_true",
                         help="after the LOSO folds, choose the spotting values by grid search on "
                         "their score curves (rt_sfamnet.tuning: shipped on all subjects, nested "

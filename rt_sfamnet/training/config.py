@@ -41,8 +41,9 @@ class TrainConfig:
             (its counter stops at ``steps + 1``), validation = the test subject's positives +
             as many negatives without GT samples, and input scale 1 (unless given).
         mae_labels: ``"none"`` (the release: only micro-expressions are positive; what
-            ``release_exact`` needs) or ``"rise"`` (macro-expressions' rise samples positive
-            too, :func:`rt_sfamnet.datasets.labels.pseudo_labels`). The network is the same.
+            ``release_exact`` needs), ``"rise"`` (macro-expressions' rise samples positive
+            too) or ``"phases"`` (rise and the second half of the decline;
+            :func:`rt_sfamnet.datasets.labels.pseudo_labels`). The network is the same.
     """
 
     emotions: int = 4
@@ -64,7 +65,7 @@ class TrainConfig:
     threads: int | None = 1
     init_weights: str | None = None
     release_exact: bool = False
-    mae_labels: Literal["none", "rise"] = "none"
+    mae_labels: Literal["none", "rise", "phases"] = "none"
 
     def __post_init__(self) -> None:
         if self.emotions not in (4, 7):
@@ -75,8 +76,8 @@ class TrainConfig:
             raise ValueError(f"lam must be in [0, 1], found {self.lam}")
         if self.mode == "finetune" and not self.finetune_from:
             raise ValueError("mode 'finetune' needs finetune_from (a 4-class run folder)")
-        if self.mae_labels not in ("none", "rise"):
-            raise ValueError(f"mae_labels must be 'none' or 'rise', found {self.mae_labels!r}")
+        if self.mae_labels not in ("none", "rise", "phases"):
+            raise ValueError(f"mae_labels must be 'none', 'rise' or 'phases', found {self.mae_labels!r}")
         if self.release_exact and self.mae_labels != "none":
             raise ValueError("release_exact trains on the release's ME-only labels (mae_labels 'none')")
         if self.mode == "finetune" and self.init_weights:
