@@ -195,19 +195,21 @@ def _loss(model, xb, ys, yc, w, lam: float):
 
 def predict(model, maps: np.ndarray, input_scale: float, batch: int = 1024,
             clip: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(scores (N,) float32, logits (N, C) float32)`` of unscaled maps, on the CPU."""
+    """``(scores (N,) float32, logits (N, C) float32)`` of unscaled maps, computed on the
+    model's device (batches of ``batch`` maps)."""
     import torch
 
     model.eval()
+    dev = next(model.parameters()).device
     outs_s, outs_l = [], []
     with torch.no_grad():
         for i in range(0, len(maps), batch):
-            x = _prep(torch.from_numpy(np.ascontiguousarray(maps[i : i + batch], np.float32)),
-                      input_scale, clip)
+            x = _prep(torch.from_numpy(np.ascontiguousarray(maps[i : i + batch], np.float32))
+                      .to(dev), input_scale, clip)
             s, lg = model(x[:, 0:1], x[:, 1:2], x[:, 2:3])
-            outs_s.append(s.reshape(-1).numpy())
-            outs_l.append(lg.numpy())
+            outs_s.append(s.reshape(-1).cpu().numpy())
+            outs_l.append(lg.cpu().numpy())
     if not outs_s:
-        C = model(*(torch.zeros(1, 1, 42, 42),) * 3)[1].shape[1]
+        C = model(*(torch.zeros(1, 1, 42, 42, device=dev),) * 3)[1].shape[1]
         return np.zeros(0, np.float32), np.zeros((0, C), np.float32)
     return np.concatenate(outs_s).astype(np.float32), np.concatenate(outs_l).astype(np.float32)

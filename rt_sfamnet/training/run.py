@@ -24,7 +24,7 @@ from rt_sfamnet.training.evaluate import (
     score_results,
     write_plots,
 )
-from rt_sfamnet.training.fit import fold_seed, train_model
+from rt_sfamnet.training.fit import fold_seed, resolve_device, train_model
 
 
 def _portable(x: Any) -> Any:
@@ -158,8 +158,10 @@ class Run:
                                      f"the 4-class run first")
         model, info = train_model(train, cfg, scale, seed, init=init, val=val)
         del train, val
+        model.to(resolve_device(cfg.device))  # evaluate on the training device
         ev = evaluate_subject(model, self.data(subject), cfg, scale, self.frame_skip,
                               float(self.meta.get("fps", 30.0)))
+        model.cpu()
         metrics = score_results(ev["gt"], ev["predictions"], ev["recognition"]["y_true"],
                                 ev["recognition"]["y_pred"], cfg.emotions)
         from rt_sfamnet.weights import save_weights

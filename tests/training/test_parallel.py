@@ -47,3 +47,27 @@ def test_ray_map_yields_every_result(local_ray):
 
     got = sorted(ray_map(k_sw_for, [(30.0,), (60.0,), (90.0,)], workers=2, address=None))
     assert got == [6, 12, 18]
+
+
+@pytest.mark.slow
+def test_extract_workers_2_equals_serial(local_ray, tmp_path, capsys):
+    import numpy as np
+
+    from rt_sfamnet.datasets.cache import FeatureCache
+    from rt_sfamnet.datasets.synthetic import write_synthetic_dataset
+
+    root = tmp_path / "ds"
+    write_synthetic_dataset(root, subjects=2, seed=3, videos_per_subject=1, seconds=0.7,
+                            workers=1)
+    base = ["extract", "--dataset", "synthetic", "--root", str(root), "--no-progress"]
+    assert main(base + ["--cache", str(tmp_path / "serial")]) == 0
+    assert main(base + ["--cache", str(tmp_path / "ray"), "--workers", "2"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["videos"] == 2 and out["skipped"] == 0
+    a, b = FeatureCache(tmp_path / "serial"), FeatureCache(tmp_path / "ray")
+    assert a.keys() == b.keys() == [("spNO.1", "a"), ("spNO.2", "a")]
+    for s, v in a.keys():
+        ma, mb = np.asarray(a.load(s, v).maps), np.asarray(b.load(s, v).maps)
+        # Ray workers run with OMP_NUM_THREADS=1: the flow stage differs by float rounding
+        # (measured: at most 2.4e-7 on maps up to 3.8), not more
+        assert np.allclose(ma, mb, rtol=0, atol=1e-5)
