@@ -221,7 +221,14 @@ def auto_input_scale(subjects: Sequence[SubjectData], max_rows: int = SCALE_ROWS
                                                strict=True)])
     lim = float(np.percentile(np.abs(x), 99.5))
     np.clip(x, -lim, lim, out=x)
-    sd = float(np.std(x, dtype=np.float64))
+    flat = x.reshape(len(x), -1)
+    s1 = s2 = 0.0
+    for i in range(0, len(flat), 256):  # float64 sums without a float64 copy of x
+        c = flat[i : i + 256].astype(np.float64)
+        s1 += float(c.sum())
+        s2 += float(np.square(c).sum())
+    mean = s1 / flat.size
+    sd = float(np.sqrt(max(s2 / flat.size - mean * mean, 0.0)))
     if not np.isfinite(sd) or sd <= 0:
         return 1.0
     return float(1.0 / sd)

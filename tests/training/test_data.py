@@ -68,3 +68,13 @@ def test_input_scale_ignores_the_held_out_subject(tmp_path):
     assert sa == sb and sa > 0
     all_b = auto_input_scale([load_subject(b, s, 4) for s in b.subjects], max_rows=50, seed=1)
     assert all_b < sa / 2  # the big subject, once included, changes it
+
+
+def test_input_scale_is_robust_inverse_std(caches):
+    c32, _ = caches
+    subs = [load_subject(c32, s, 4) for s in ("spNO.1", "spNO.2")]
+    x = np.concatenate([sd.rows(np.flatnonzero(sd.valid)) for sd in subs])
+    lim = np.percentile(np.abs(x), 99.5)
+    want = 1.0 / np.std(np.clip(x, -lim, lim).astype(np.float64))
+    got = auto_input_scale(subs, max_rows=10**6, seed=0)  # every row
+    assert got == pytest.approx(want, rel=1e-6)
