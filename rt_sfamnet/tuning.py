@@ -36,13 +36,14 @@ from rt_sfamnet.errors import ConfigError, RtSfamnetError
 from rt_sfamnet.intervals import Interval
 
 #: The macro grid: the release's k_macro (10 at frame_skip 2) and values for slower, longer
-#: responses; lengths in samples (frame_skip 2: 8 samples = 0.53 s, 60 = 4 s).
+#: responses (a network trained with MaE labels fires on the rise and on the decline: a wide
+#: box joins the two); lengths in samples (frame_skip 2: 8 samples = 0.53 s, 60 = 4 s).
 MACRO_GRID: dict[str, list[Any]] = {
-    "k_macro": [10, 6, 8, 12, 15],
+    "k_macro": [10, 6, 8, 12, 15, 20],
     "macro_threshold": [0.576, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
     "macro_min_length": [12, 8, 15],
     "macro_max_length": [45, 60],
-    "macro_left": [25, 10, 15],
+    "macro_left": [25, 10, 15, 40],
     "macro_right": [25, 20, 40],
 }
 
