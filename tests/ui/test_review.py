@@ -40,7 +40,7 @@ def _fresh(recording, tmp_path):
 def _open(w, qtbot, weights, rec):
     w.weights = weights
     w.open_source(str(rec))
-    qtbot.waitUntil(lambda: not w.opening, timeout=60_000)
+    qtbot.waitUntil(lambda: not w.opening, timeout=180_000)
     assert w.engine is not None, w.banner.text()
     w.activateWindow()
     w.setFocus()
@@ -71,11 +71,14 @@ def test_keyboard_review_accept_reject_edit_add_undo_and_restore(
     assert r.active and [(x.onset, x.status) for x in r.session.rows] == [
         (16, "pending"), (40, "pending"), (54, "pending")]
     assert r.current == 0 and r.overlay.shown and r.loop_range() == (1, 43)
-    qtbot.waitUntil(lambda: w.engine is not None and w.engine.speed == 0.25, timeout=10_000)
-    qtbot.waitUntil(lambda: 1 <= w.position <= 43 and w.video.frames_drawn > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: w.engine is not None and w.engine.speed == 0.25, timeout=60_000)
+    qtbot.waitUntil(lambda: 1 <= w.position <= 43 and w.video.frames_drawn > 0, timeout=120_000)
 
     _keys(w, Qt.Key.Key_A, Qt.Key.Key_N, Qt.Key.Key_X, Qt.Key.Key_N)  # accept 1, reject 2
-    assert r.current == 2
+    assert r.current == 2 and r.loop_range() == (39, 81)
+    qtbot.waitUntil(lambda: 39 <= w.position <= 81, timeout=120_000)  # looping the third
+    lo, hi = w.plot.plot.getViewBox().viewRange()[0]  # the plot shows the loop, 1 s around
+    assert (lo, hi) == pytest.approx((39 / 30 - 1.0, 82 / 30 + 1.0))
     # edit the third: drag its region on the score plot to end one frame later ...
     r.overlay.region.setRegion((54 / 30, 68 / 30))
     r.overlay.region.sigRegionChangeFinished.emit(r.overlay.region)

@@ -28,6 +28,8 @@ from ui.review.overlay import ReviewOverlay
 from ui.review.panel import REVIEW_EMOTIONS, ReviewPanel
 
 RECORDING_SUFFIXES = (".db3", ".bag")
+#: Seconds of score plot shown on both sides of the loop while reviewing.
+PLOT_PAD_S = 1.0
 #: attribute name -> (text, shortcut, tip, checkable); shortcuts are listed in docs/gui.md
 REVIEW_ACTIONS: dict[str, tuple[str, str, str, bool]] = {
     "act_review": ("Review mode", "V", "Review the spotted expressions of this recording", True),
@@ -79,6 +81,7 @@ class ReviewController(QObject):
         self.dock = QDockWidget("Review", window)
         self.dock.setObjectName("reviewDock")
         self.dock.setWidget(self.panel)
+        self.dock.setMinimumWidth(400)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.overlay = ReviewOverlay(window.plot.plot, self._dragged)
@@ -136,6 +139,8 @@ class ReviewController(QObject):
         spotted events: ``events`` file, a file found beside it, or the session's), or stop
         it. Returns whether review mode is on."""
         if not on:
+            if self.session is not None:
+                self.window.plot.set_now(self.window.plot.now_s)  # the plot's own window
             self.session = None
             self.current = -1
             self.overlay.hide()
@@ -258,6 +263,7 @@ class ReviewController(QObject):
         if rng is None or w.engine is None or not w._seekable():
             return
         w.seek(rng[0])
+        self._frame_plot(rng)  # seek moved the plot to its own window
         try:
             w.engine.set_speed(self.loop_speed)
         except Exception as exc:  # noqa: BLE001 - shown, never fatal
@@ -268,11 +274,26 @@ class ReviewController(QObject):
     def _tick(self) -> None:
         rng = self.loop_range()
         w = self.window
+        if rng is not None:
+            self._frame_plot(rng)
         if (rng is None or not self.acts["act_loop"].isChecked() or w.opening
                 or not w.playback.playing):
             return
-        if w.position > rng[1] or w.finished:
+        if not rng[0] <= w.position <= rng[1] or w.finished:
+            # past the end, or elsewhere (a selection made while the source was reopening)
             self._loop_start()
+
+    def _frame_plot(self, rng: tuple[int, int]) -> None:
+        """Zoom the score plot onto the loop (plus :data:`PLOT_PAD_S` on both sides), so the
+        interval is wide enough to drag; runs after the window's own redraw each tick."""
+        fps = self.window.fps
+        t0, t1 = rng[0] / fps - PLOT_PAD_S, (rng[1] + 1) / fps + PLOT_PAD_S
+        plot = self.window.plot
+        view = plot.plot.getViewBox().viewRange()[0]
+        if abs(view[0] - t0) > 1e-6 or abs(view[1] - t1) > 1e-6:
+            plot.plot.setXRange(t0, t1, padding=0)
+        for region in (*plot.spotted, *plot.ground_truth):  # set_now hid them by its window
+            region.set_visible(region.t1 >= t0 and region.t0 <= t1)
 
     def set_looping(self, on: bool) -> None:
         if on:
@@ -394,6 +415,9 @@ class ReviewController(QObject):
             self.overlay.hide()
         else:
             self.overlay.show(row.onset, row.apex, row.offset, self.window.fps)
+            rng = self.loop_range()
+            if rng is not None:
+                self._frame_plot(rng)
 
 
 __all__ = ["REVIEW_ACTIONS", "ReviewController"]
