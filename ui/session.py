@@ -23,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 
 from rt_sfamnet.errors import RtSfamnetError
+from rt_sfamnet.sources import resolve_spec
 
 
 def describe_error(exc: BaseException) -> str:
@@ -76,21 +77,6 @@ class OpenedSource:
     label: str
     request: OpenRequest
     spotting: dict  # the SpottingConfig values changed from the defaults (weights', user's)
-
-
-def resolve_spec(spec: str, progress: Callable[[str], None] | None = None) -> str:
-    """Turn ``"auto"`` / ``"demo"`` into a concrete source spec (may generate the demo)."""
-    from rt_sfamnet.sources import camera_available, demo_source
-
-    if spec == "auto":
-        if camera_available():
-            return "camera"
-        spec = "demo"
-    if spec == "demo":
-        if progress is not None:
-            progress("Preparing the demo recording (generated once on first run)…")
-        return demo_source()
-    return spec
 
 
 class EngineSession(QObject):
