@@ -99,13 +99,18 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print only the JSON line")
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep the cache")
+    ap.add_argument("--reuse", action="store_true",
+                    help="reuse a cache kept in DIR by an earlier --keep run (same arguments)")
     args = ap.parse_args()
     root = Path(args.dir)
     cache = root / "cache"
-    if root.exists():
+    reuse = args.reuse and (cache / "meta.json").is_file()
+    if root.exists() and not reuse:
         shutil.rmtree(root)
+    shutil.rmtree(root / "run", ignore_errors=True)
     try:
-        write_s = write_cache(cache, args.subjects, args.samples_per_subject, args.float16)
+        write_s = 0.0 if reuse else write_cache(cache, args.subjects, args.samples_per_subject,
+                                                args.float16)
         cmd = [sys.executable, "-m", "rt_sfamnet.cli", "train", "--cache", str(cache),
                "--out", str(root / "run"), "--subjects", "1", "--steps", str(args.steps),
                "--batch-size", "1024", "--threads", "1", "--no-progress", "--plot-videos", "0"]

@@ -127,8 +127,9 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
     w = torch.from_numpy(balanced_class_weights(cls, C)).to(device)
     t0 = time.perf_counter()
     N, steps = len(maps), cfg.updates
+    # one scaled copy of the training set (batches are made channels-last as drawn)
     X = _prep(torch.from_numpy(np.ascontiguousarray(maps, np.float32)).to(device),
-              input_scale, cfg.clip).contiguous(memory_format=fmt)
+              input_scale, cfg.clip)
     ys = torch.from_numpy(spot.astype(np.float32)).to(device)
     yc = torch.from_numpy(cls.astype(np.int64)).to(device)
     fac = torch.from_numpy(cfg.aug_factors()).to(device)
@@ -178,7 +179,7 @@ def _val_loss(model, val, device, input_scale: float, cfg: TrainConfig, w) -> fl
 def _prep(x, input_scale: float, clip: float | None):
     """Scale (and clamp) a tensor of maps as the network is fed."""
     x = x * float(input_scale)
-    return x.clamp(-float(clip), float(clip)) if clip is not None else x
+    return x.clamp_(-float(clip), float(clip)) if clip is not None else x
 
 
 def _loss(model, xb, ys, yc, w, lam: float):
