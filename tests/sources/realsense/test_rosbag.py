@@ -192,6 +192,11 @@ def test_analyze_without_pyrealsense2_finds_the_same_events(tmp_path):
         f"sys.exit(main(['analyze', {str(CLIP)!r}, '--out', 'nosdk', '--no-progress']))",
         tmp_path)
     assert res.returncode == 0, res.stderr
-    a = (tmp_path / "sdk" / "events.csv").read_text()
-    b = (tmp_path / "nosdk" / "events.csv").read_text()
-    assert a == b and a.count("\n") >= 2  # header + the clip's micro-expression
+    a = (tmp_path / "sdk" / "events.csv").read_text().splitlines()
+    b = (tmp_path / "nosdk" / "events.csv").read_text().splitlines()
+    assert len(a) == len(b) >= 2  # header + the clip's micro-expression
+    # identical intervals; the confidence to 1e-3 (a fresh numba compile of the flow kernels
+    # and a cached one differ at 1e-4: not a property of the reader, reported)
+    assert [r.rsplit(",", 1)[0] for r in a] == [r.rsplit(",", 1)[0] for r in b]
+    assert all(abs(float(x.rsplit(",", 1)[1]) - float(y.rsplit(",", 1)[1])) < 1e-3
+               for x, y in zip(a[1:], b[1:], strict=True))
