@@ -112,12 +112,20 @@ def create_json_once(path: str | Path, data: Any) -> bool:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = _unique_tmp(p)
+    text = json.dumps(data, indent=2, default=_json_default)
     try:
-        tmp.write_text(json.dumps(data, indent=2, default=_json_default))
+        tmp.write_text(text)
         os.link(tmp, p)  # fails if p exists
         return True
     except FileExistsError:
         return False
+    except OSError:  # a filesystem without hard links: exclusive create instead
+        try:
+            with open(p, "x") as fh:
+                fh.write(text)
+            return True
+        except FileExistsError:
+            return False
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
