@@ -1,4 +1,4 @@
-"""The window's modal questions: files to open or write, weights, a camera recording.
+"""The window's modal questions: files to open or write, weights, a file to record to.
 
 Each function asks and returns the answer (None when the user cancels); none of them changes
 the window.
@@ -9,15 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
     QInputDialog,
-    QLineEdit,
-    QPushButton,
     QWidget,
 )
 
@@ -27,47 +20,14 @@ OFFICIAL_CLASSES = ("4 (negative, positive, surprise, others)",
                     "7 (disgust, surprise, others, fear, anger, sad, happy)")
 
 
-class RecordDialog(QDialog):
-    """Ask for a .db3 file and a duration for a camera recording."""
-
-    def __init__(self, parent: QWidget, start_dir: str) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Record the camera")
-        form = QFormLayout(self)
-        self.path = QLineEdit(str(Path(start_dir or ".") / "recording.db3"))
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
-        row.addWidget(browse)
-        form.addRow("File (.db3)", row)
-        self.seconds = QDoubleSpinBox()
-        self.seconds.setRange(1.0, 3600.0)
-        self.seconds.setValue(30.0)
-        self.seconds.setSuffix(" s")
-        form.addRow("Length", self.seconds)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.path.text(),
-                                              "rosbag2 recording (*.db3)")
-        if path:
-            if not path.lower().endswith(".db3"):
-                path += ".db3"
-            self.path.setText(path)
-
-
-def ask_recording_settings(parent: QWidget, start_dir: str) -> tuple[str, float] | None:
-    """(.db3 path, seconds) of a camera recording to make."""
-    dlg = RecordDialog(parent, start_dir)
-    if dlg.exec() != QDialog.DialogCode.Accepted:
-        return None
-    return dlg.path.text(), float(dlg.seconds.value())
+def ask_record_path(parent: QWidget, start_dir: str) -> str | None:
+    """A ``.db3`` file to record to (the Record toggle, ``ui.recording``), or None."""
+    start = Path(start_dir or ".") / "session.db3"
+    path, _ = QFileDialog.getSaveFileName(parent, "Record to", str(start),
+                                          "RealSense recording (*.db3)")
+    if path and not path.lower().endswith(".db3"):
+        path += ".db3"
+    return path or None
 
 
 def ask_recording(parent: QWidget, start_dir: str) -> str | None:
@@ -109,5 +69,5 @@ def ask_export_path(parent: QWidget, start: str) -> tuple[str, str] | None:
     return path, fmt
 
 
-__all__ = ["RECORDING_FILTER", "RecordDialog", "WEIGHTS_FILTER", "ask_export_path",
-           "ask_folder", "ask_recording", "ask_recording_settings", "ask_weights"]
+__all__ = ["RECORDING_FILTER", "WEIGHTS_FILTER", "ask_export_path", "ask_folder",
+           "ask_record_path", "ask_recording", "ask_weights"]

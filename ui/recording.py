@@ -11,11 +11,9 @@ queued signal; the view, the scores and the spotting never pause. Opening anothe
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog
 
 from rt_sfamnet.errors import RtSfamnetError
 
@@ -43,10 +41,9 @@ class RecordToggle(QObject):
         return self.tee is not None and self.tee.recording is not None
 
     def _ask_path(self) -> str | None:
-        start = Path(self.window.settings.last_dir or ".") / "session.db3"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Record to", str(start),
-                                              "RealSense recording (*.db3)")
-        return path or None
+        from ui import dialogs
+
+        return dialogs.ask_record_path(self.window, self.window.settings.last_dir)
 
     def toggle(self, checked: bool | None = None) -> None:
         """Start recording (ask for a file) when off, stop when on."""

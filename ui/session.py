@@ -80,23 +80,19 @@ class OpenedSource:
 
 
 class EngineSession(QObject):
-    """Owns at most one running engine; opens, stops and records on a worker thread.
+    """Owns at most one running engine; opens and stops it on a worker thread.
 
     Signals:
         opened(object): an :class:`OpenedSource` (GUI thread).
         failed(str, str): the spec that failed and a one-line message.
         progress(str): a notice while a job runs (e.g. "preparing the demo").
         cameraChecked(bool): result of :meth:`check_camera`.
-        recorded(str, int): a finished camera recording (path, frames).
-        recordProgress(int): frames recorded so far.
     """
 
     opened = Signal(object)
     failed = Signal(str, str)
     progress = Signal(str)
     cameraChecked = Signal(bool)
-    recorded = Signal(str, int)
-    recordProgress = Signal(int)
 
     def __init__(self, parent: QObject | None = None,
                  engine_config: Any | None = None) -> None:
@@ -142,27 +138,6 @@ class EngineSession(QObject):
             from rt_sfamnet.sources import camera_available
 
             self.cameraChecked.emit(bool(camera_available()))
-
-        self._pool.submit(job)
-
-    def record(self, path: str, seconds: float, reopen: OpenRequest | None) -> None:
-        """Stop the engine, record the camera to ``path`` (.db3) for ``seconds``, then open
-        ``reopen`` (e.g. the camera again)."""
-        gen = self._next_generation()
-
-        def job() -> None:
-            self._stop_current()
-            try:
-                from rt_sfamnet.sources.realsense import record_camera
-
-                n = record_camera(path, seconds, on_frame=self.recordProgress.emit)
-            except BaseException as exc:  # noqa: BLE001 - shown in the window
-                self.failed.emit("camera", f"recording failed: {describe_error(exc)}")
-                n = -1
-            if n >= 0:
-                self.recorded.emit(str(path), int(n))
-            if reopen is not None and self._is_current(gen):
-                self._open_job(gen, reopen)
 
         self._pool.submit(job)
 
