@@ -6,62 +6,39 @@ Threads and queues::
     inference ──results (bounded, for poll())──► caller (GUI timer, analyze, benchmarks)
 
 The work of each thread is a stage of :mod:`rt_sfamnet.pipeline.stages` (plain objects,
-tested without threads, and shared with offline extraction); this module keeps only the
-threads, the queues, control (pause, seek, speed, stop) and statistics. Settings are resolved
-once, by :func:`rt_sfamnet.pipeline.settings.resolve_settings`.
+tested without threads, and shared with offline extraction): **capture** reads the source,
+paces file playback and forwards the frames some window needs (:meth:`SampleScheduler.wants`);
+**face** runs :class:`FaceStage`; **flow** runs :class:`FlowStage` (ring buffer, schedule,
+batched maps; a window with a dropped or faceless frame is still emitted, as a gap);
+**inference** runs the network in batches and feeds :class:`SpotterStage`, then publishes
+results, newly final curve values and intervals. This module keeps only the threads, the
+queues, control (pause, seek, speed, stop) and statistics; settings are resolved once, by
+:func:`rt_sfamnet.pipeline.settings.resolve_settings`.
 
-- **capture** reads the :class:`~rt_sfamnet.sources.Source`, stamps each frame's arrival time
-  (``time.perf_counter``), keeps the newest frame for display and forwards the frames that
-  some window needs (:meth:`SampleScheduler.wants`). With ``frame_skip = 2`` and ``k_SW = 6``
-  only every second frame is needed, so odd frames are skipped before the queue (counted as
-  ``frames_skipped``, not as drops). Drop policy of the ``frames`` queue:
-
-  * live sources (a camera) and file sources paced in real time (``realtime=True``): the
-    queue never blocks the capture thread; when it is full the *oldest* frame is dropped and
-    counted in ``dropped["frames"]``;
-  * file sources read as fast as possible (``realtime=False``): the capture thread waits for
-    room (backpressure). Nothing is lost because the file waits for us.
-
-- **face** runs :class:`FaceStage` (MediaPipe face mesh, depth check of the face box) on every
-  forwarded frame.
-- **flow** runs :class:`FlowStage`: the ring buffer of the last ``k_SW + 1`` frames, the
-  schedule ``s = base + j * frame_skip`` (a window ``[s, s + k_SW]`` cropped with frame ``s``'s
-  box) and the batched input maps of every pair that is ready. A sample whose frames were
-  dropped or have no face is still emitted, as a gap (score None), so the sample sequence
-  stays regular.
-- **inference** runs the network on every sample waiting (one batch) and feeds
-  :class:`SpotterStage` in sample order (a gap pushes score 0 and ``neutral``), then publishes
-  :class:`FrameResult` objects, newly final smoothed curve values and newly final intervals.
-
-The queues between the engine's own threads use backpressure, so the only place where
-frames are dropped is the capture queue, and every drop is counted.
-
-Faults: a frame without a face opens a gap (recorded in :attr:`EngineStats.gaps`) that
-closes when the face returns; a face box without depth is counted in
-``frames_empty_depth`` and still scored, with the w map (depth motion) of its windows set to
-zero in the ``scene`` and ``hybrid`` modes; a source that fails mid-stream (camera unplugged,
-truncated recording) ends the stream: everything already read is analysed and published,
-then :attr:`EngineUpdate.error` carries the source's error. An exception in any worker stops
-the engine and is reported the same way; :meth:`Engine.stop` always joins the threads, closes
-the face tracker and the source, and can re-raise the error (``stop(raise_error=True)``).
+Drops: only the capture queue drops, oldest first and counted in ``dropped["frames"]``, and
+only for live sources and real-time paced files; files read as fast as possible wait.
+Faults: a source that fails mid-stream ends the stream after everything read is analysed
+and published, then :attr:`EngineUpdate.error` carries its error; an exception in any worker
+stops the engine the same way. :meth:`Engine.stop` always joins the threads and closes the
+face tracker and the source. ``docs/realtime.md`` has the policies and the numbers.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from rt_sfamnet.errors import ConfigError, RtSfamnetError, SourceError
 from rt_sfamnet.face import FaceObservation, FaceTracker
-from rt_sfamnet.features import Crop, FeatureConfig
+from rt_sfamnet.features import FeatureConfig
 from rt_sfamnet.frames import RGBDFrame
 from rt_sfamnet.pacing import Pacer
-from rt_sfamnet.pipeline.settings import Settings, resolve_settings
+from rt_sfamnet.pipeline.outbox import Outbox
+from rt_sfamnet.pipeline.settings import Settings, resolve_device, resolve_settings
 from rt_sfamnet.pipeline.stages import (
     FaceStage,
     FlowStage,
@@ -73,7 +50,7 @@ from rt_sfamnet.pipeline.stages import (
     SpotterStage,
     score_samples,
 )
-from rt_sfamnet.pipeline.stats import EngineStats, LatencyWindow, RateMeter
+from rt_sfamnet.pipeline.stats import EngineCounters, EngineStats, LatencyWindow, RateMeter
 from rt_sfamnet.pipeline.types import EngineConfig, EngineUpdate, FrameResult
 from rt_sfamnet.queues import BoundedQueue, Control
 from rt_sfamnet.sources.base import Source
@@ -100,64 +77,6 @@ class _End(Control):
 class _Captured:
     frame: RGBDFrame
     arrival: float
-
-
-@dataclass
-class _Counters:
-    """The engine's counters (guarded by ``Engine._st``); see :class:`EngineStats`."""
-
-    frames_in: int = 0
-    frames_skipped: int = 0
-    frames_observed: int = 0
-    frames_analyzed: int = 0
-    samples_scheduled: int = 0
-    samples_no_face: int = 0
-    samples_dropped: int = 0
-    results_dropped: int = 0
-    empty_depth: int = 0
-    position: int = -1
-    gaps: deque = field(default_factory=lambda: deque(maxlen=64))
-    batches: deque = field(default_factory=lambda: deque(maxlen=512))
-
-
-@dataclass
-class _Outputs:
-    """What :meth:`Engine.poll` hands out next (guarded by ``Engine._out``)."""
-
-    results: deque = field(default_factory=deque)
-    intervals: list = field(default_factory=list)
-    curves: dict = field(default_factory=lambda: {"micro": [], "macro": []})
-    reset: bool = False
-    error: BaseException | None = None
-    finished: bool = False
-    obs: FaceObservation | None = None
-    obs_frame: int = -1
-
-
-def resolve_device(device: str) -> str:
-    """``"cpu"`` or ``"cuda"`` for a device request; ``"cuda"`` needs PyTorch CUDA and CuPy."""
-    if device == "cpu":
-        return "cpu"
-    cuda = False
-    try:
-        import torch
-
-        cuda = bool(torch.cuda.is_available())
-    except Exception:  # pragma: no cover - torch is a dependency
-        cuda = False
-    if cuda:
-        try:
-            import cupy
-
-            cuda = cupy.cuda.runtime.getDeviceCount() > 0
-        except Exception:
-            cuda = False
-    if device == "cuda" and not cuda:
-        raise ConfigError(
-            "device 'cuda' requested but no CUDA GPU is usable (needs PyTorch with CUDA and "
-            "CuPy); use device 'auto' or 'cpu'"
-        )
-    return "cuda" if cuda else "cpu"
 
 
 class Engine:
@@ -210,11 +129,10 @@ class Engine:
         self._q_frames = BoundedQueue(q, "frames")
         self._q_observed = BoundedQueue(q, "observed")
         self._q_samples = BoundedQueue(max(q, self.config.max_batch), "samples")
-        self._out = threading.Lock()
-        self._o = _Outputs()
+        self._o = Outbox(self.config.results_buffer)
         self._latest_frame: RGBDFrame | None = None
         self._st = threading.Lock()
-        self._c = _Counters()
+        self._c = EngineCounters()
         self._input_rate = RateMeter()
         self._analysed_rate = RateMeter()
         self._latency = LatencyWindow()
@@ -296,7 +214,7 @@ class Engine:
             self._holes = SourceHoles()  # frames the source skipped: missing_color gaps
             self._flow = FlowStage(SampleScheduler(self.frame_skip, self.k_sw, self._holes),
                                    builder)
-            self._warm_up(builder)
+            builder.warm_up(self.predictor)  # one-off costs before the first timed frame
         except BaseException:
             try:
                 if self._tracker is not None:
@@ -312,23 +230,6 @@ class Engine:
         for t in self._threads:
             t.start()
         return self
-
-    def _warm_up(self, builder: PairBuilder) -> None:
-        """Run the flow stage and the network once on a synthetic textured pair, so one-off
-        costs (JIT compilation, kernel set-up, allocator warm-up) are paid before timing."""
-        size = self.feature_config.crop_size
-        rng = np.random.default_rng(0)
-        tex = rng.uniform(0, 255, (size // 4 + 1, size // 4 + 1, 3))
-        color0 = np.kron(tex, np.ones((4, 4, 1)))[:size, :size].astype(np.uint8)
-        color1 = np.roll(color0, 1, axis=1)
-        depth = np.full((size, size), 600, np.uint16)
-        f, c = size * 1.5, (size - 1) / 2
-        crops = tuple(builder._device_put(Crop.from_arrays(col, depth, f, f, c, c,
-                                                           (size / 2, size / 2)))
-                      for col in (color0, color1))
-        smp = Sample(0, 0, 0.0, 0.0, "", True, crops=crops)
-        builder.build([smp])
-        self.predictor.predict(smp.maps[None])
 
     def stop(self, raise_error: bool = False, timeout: float = 10.0) -> None:
         """Stop every thread, join them, close the face tracker and the source.
@@ -360,9 +261,7 @@ class Engine:
         try:
             self.source.close()
         except Exception as exc:  # closing must not hide the original error
-            with self._out:
-                if self._o.error is None:
-                    self._o.error = exc
+            self._o.set_error(exc)
 
     def pause(self) -> None:
         """Stop reading frames (what is already queued is still analysed).
@@ -420,21 +319,10 @@ class Engine:
 
     def poll(self) -> EngineUpdate:
         """Everything new since the previous call (thread-safe, never blocks for long)."""
-        with self._out:
-            o = self._o
-            results = list(o.results)
-            o.results.clear()
-            intervals, o.intervals = o.intervals, []
-            curves, o.curves = o.curves, {"micro": [], "macro": []}
-            reset, o.reset = o.reset, False
-            error, finished, obs, obs_frame = o.error, o.finished, o.obs, o.obs_frame
-        if error is not None and not self.running:
-            finished = True
-        return EngineUpdate(
-            frame=self._latest_frame, observation=obs, results=results, intervals=intervals,
-            stats=self.stats(), error=error, finished=finished, curves=curves,
-            observation_frame=obs_frame, reset=reset,
-        )
+        new = self._o.take()
+        if new["error"] is not None and not self.running:
+            new["finished"] = True
+        return EngineUpdate(frame=self._latest_frame, stats=self.stats(), **new)
 
     def latest(self) -> tuple[RGBDFrame | None, FaceObservation | None]:
         """The newest captured frame and the newest face observation."""
@@ -442,10 +330,7 @@ class Engine:
 
     def results(self) -> list[FrameResult]:
         """New results since the previous call (a shortcut for ``poll().results``)."""
-        with self._out:
-            out = list(self._o.results)
-            self._o.results.clear()
-        return out
+        return self._o.take_results()
 
     @property
     def error(self) -> BaseException | None:
@@ -464,7 +349,7 @@ class Engine:
                 latency_ms_p95=p95,
                 stage_ms={k: v.percentiles() for k, v in self._stage.items()},
                 queue_depths={"frames": len(self._q_frames), "observed": len(self._q_observed),
-                              "samples": len(self._q_samples), "results": len(self._o.results)},
+                              "samples": len(self._q_samples), "results": len(self._o)},
                 dropped={"frames": self._q_frames.dropped, "source": source_dropped,
                          "samples": c.samples_dropped, "results": c.results_dropped},
                 frames_in=c.frames_in,
@@ -491,10 +376,8 @@ class Engine:
         try:
             fn()
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
-            with self._out:
-                if self._o.error is None:
-                    exc.add_note(f"(in the engine's {name} thread)")
-                    self._o.error = exc
+            if self._o.set_error(exc):
+                exc.add_note(f"(in the engine's {name} thread)")
             self._stop.set()
             self._running.set()
 
@@ -593,25 +476,9 @@ class Engine:
                 self._c.frames_observed += 1
                 if observed.obs is not None and not observed.depth_ok:
                     self._c.empty_depth += 1
-            with self._out:
-                self._o.obs, self._o.obs_frame = observed.obs, item.frame.index
+            self._o.set_observation(observed.obs, item.frame.index)
             if not self._q_observed.put_wait(observed, self._stop):
                 return
-
-    def _track_gap(self, index: int, found: bool, state: dict) -> None:
-        with self._st:
-            gaps = self._c.gaps
-            if not found and state.get("open") is None:
-                state["open"] = index
-                gaps.append((index, -1))
-            elif found and state.get("open") is not None:
-                start = state.pop("open")
-                last = state.get("last", index)
-                for i in range(len(gaps) - 1, -1, -1):
-                    if gaps[i] == (start, -1):
-                        gaps[i] = (start, last)
-                        break
-            state["last"] = index
 
     def _flow_loop(self) -> None:
         stage, gap_state = self._flow, {}
@@ -628,7 +495,8 @@ class Engine:
                     control = item
                     break
                 assert isinstance(item, Observed)
-                self._track_gap(item.frame.index, item.obs is not None, gap_state)
+                with self._st:
+                    self._c.track_gap(item.frame.index, item.obs is not None, gap_state)
                 pending.extend(stage.add(item))
             t0 = time.perf_counter()
             built = stage.build(pending)
@@ -703,16 +571,9 @@ class Engine:
             if isinstance(control, _Reset):
                 spotter.reset(control.base)
                 resets += 1
-                with self._out:
-                    self._o.results.clear()
-                    self._o.intervals = []
-                    self._o.curves = {"micro": [], "macro": []}
-                    self._o.reset = resets > 1  # the first reset is the start itself
+                self._o.restart(resets > 1)  # the first reset is the start itself
             elif isinstance(control, _End):
-                with self._out:
-                    if control.error is not None and self._o.error is None:
-                        self._o.error = control.error
-                    self._o.finished = True
+                self._o.finish(control.error)
                 return
 
     def _publish(self, results: list[FrameResult], intervals: list[SpottedInterval],
@@ -727,19 +588,7 @@ class Engine:
             self._c.samples_scheduled += len(results)
             self._c.samples_no_face += sum(1 for r in results if r.reason == "no_face")
             self._c.samples_dropped += sum(1 for r in results if r.reason == "dropped")
-        limit = self.config.results_buffer
-        with self._out:
-            o = self._o
-            o.results.extend(results)
-            overflow = len(o.results) - limit
-            for _ in range(max(0, overflow)):
-                o.results.popleft()
-            if overflow > 0:
-                with self._st:
-                    self._c.results_dropped += overflow
-            o.intervals.extend(intervals)
-            for name in ("micro", "macro"):
-                o.curves[name].extend(curves[name])
-                extra = len(o.curves[name]) - 8 * limit
-                if extra > 0:
-                    del o.curves[name][:extra]
+        overflow = self._o.publish(results, intervals, curves)
+        if overflow:
+            with self._st:
+                self._c.results_dropped += overflow

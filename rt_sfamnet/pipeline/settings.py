@@ -29,7 +29,7 @@ from rt_sfamnet.errors import ConfigError
 from rt_sfamnet.features import FeatureConfig
 from rt_sfamnet.spotting import SpottingConfig
 
-__all__ = ["Settings", "resolve_settings", "weights_spotting", "k_sw_for_fps"]
+__all__ = ["Settings", "resolve_device", "resolve_settings", "weights_spotting", "k_sw_for_fps"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,32 @@ class Settings:
     spotting: SpottingConfig
     input_clip: float | None
     spotting_from_weights: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_device(device: str) -> str:
+    """``"cpu"`` or ``"cuda"`` for a device request; ``"cuda"`` needs PyTorch CUDA and CuPy."""
+    if device == "cpu":
+        return "cpu"
+    cuda = False
+    try:
+        import torch
+
+        cuda = bool(torch.cuda.is_available())
+    except Exception:  # pragma: no cover - torch is a dependency
+        cuda = False
+    if cuda:
+        try:
+            import cupy
+
+            cuda = cupy.cuda.runtime.getDeviceCount() > 0
+        except Exception:
+            cuda = False
+    if device == "cuda" and not cuda:
+        raise ConfigError(
+            "device 'cuda' requested but no CUDA GPU is usable (needs PyTorch with CUDA and "
+            "CuPy); use device 'auto' or 'cpu'"
+        )
+    return "cuda" if cuda else "cpu"
 
 
 def weights_spotting(meta: Any) -> dict[str, Any]:

@@ -163,3 +163,37 @@ class EngineStats:
     def dropped_total(self) -> int:
         """Sum of every drop counter."""
         return int(sum(self.dropped.values()))
+
+
+@dataclass
+class EngineCounters:
+    """The engine's running counters (the engine guards them with one lock); see
+    :class:`EngineStats` for their meaning."""
+
+    frames_in: int = 0
+    frames_skipped: int = 0
+    frames_observed: int = 0
+    frames_analyzed: int = 0
+    samples_scheduled: int = 0
+    samples_no_face: int = 0
+    samples_dropped: int = 0
+    results_dropped: int = 0
+    empty_depth: int = 0
+    position: int = -1
+    gaps: deque = field(default_factory=lambda: deque(maxlen=64))
+    batches: deque = field(default_factory=lambda: deque(maxlen=512))
+
+    def track_gap(self, index: int, found: bool, state: dict) -> None:
+        """Open a no-face gap at frame ``index`` or close the open one when the face returns
+        (``state`` keeps the open gap between calls)."""
+        if not found and state.get("open") is None:
+            state["open"] = index
+            self.gaps.append((index, -1))
+        elif found and state.get("open") is not None:
+            start = state.pop("open")
+            last = state.get("last", index)
+            for i in range(len(self.gaps) - 1, -1, -1):
+                if self.gaps[i] == (start, -1):
+                    self.gaps[i] = (start, last)
+                    break
+        state["last"] = index
