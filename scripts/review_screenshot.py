@@ -3,10 +3,10 @@
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/review_screenshot.py [OUT.png]
 
 Plays the demo recording with the default weights until the spotter has found three
-expressions, starts review mode with those spotted intervals (in a temporary copy of the
-recording's folder, so no annotation file is left beside the demo), accepts the first one,
-selects the second (looping at 0.1x) and makes it a MaE "happy", rejects the third, and grabs the window once the score
-curve has reached the second one's offset
+expressions, starts review mode with those spotted intervals (under a temporary name, so
+no annotation file is left beside the demo), makes the second a MaE "happy", accepts the
+third, corrects the first one's emotion to "happy" and loops it at 0.1x, and grabs the
+window once the score curve has reached its offset
 (``QWidget.grab``). The PNG is reduced to 256 colours to stay under 300 KB.
 """
 
@@ -51,15 +51,15 @@ def main(out: Path) -> int:
         w.show()
         w.open_source(str(rec))
         _wait(app, lambda: w.engine is not None and not w.opening, 120)
-        _wait(app, lambda: len(w.events) >= 3, 60)
+        _wait(app, lambda: len(w.events) >= 3, 240)
         r = w.review
         r.set_active(True)
+        r.select(1)  # the spotter's ME inside a true MaE: make it a MaE "happy"
+        r.acts["act_type"].trigger()
+        r.panel.emotionChosen.emit("happy")
+        r.select(2)
         r.acts["act_accept"].trigger()
-        r.acts["act_next"].trigger()
-        r.acts["act_next"].trigger()
-        r.acts["act_reject"].trigger()
-        r.acts["act_prev"].trigger()  # the second: looping
-        r.acts["act_type"].trigger()  # the spotter's ME lies inside a true MaE: make it one
+        r.select(0)  # spotted "negative", truly happy: corrected, then looped
         r.panel.emotionChosen.emit("happy")
         r.set_loop_speed(0.1)  # slow enough for a loaded 2-vCPU machine to score every sample
         offset = r.session.rows[r.current].offset
