@@ -171,3 +171,54 @@ def test_unsaved_change_is_shown_kept_and_saved_with_the_next(window, recording,
     assert [x.status for x in read_annotations(path)] == ["accepted", "rejected", "pending"]
     r.acts["act_review"].trigger()  # review mode off
     assert not r.active and not r.dock.isVisible() and not r.overlay.shown
+
+
+def test_events_found_in_analyze_output_and_added_from_a_file(window, recording, tmp_path):
+    folder = tmp_path / "lab"
+    (folder / "s01").mkdir(parents=True)
+    shutil.copy(recording, folder / "s01.db3")
+    # `rt-sfamnet analyze lab/s01.db3 --out lab/s01` -> lab/s01/events.csv
+    write_intervals(folder / "s01" / "events.csv", [
+        Interval("", "", 20, 22, 30, "micro", "happy", {"confidence": "0.7"})])
+    window.spec = str(folder / "s01.db3")
+    r = window.review
+    assert r.set_active(True)
+    assert [(x.onset, x.emotion, x.confidence, x.subject) for x in r.session.rows] == [
+        (20, "happy", "0.7", "s01")]
+    more = tmp_path / "other_events.csv"
+    write_intervals(more, [Interval("", "", 20, 22, 30, "micro", "happy"),
+                           Interval("", "", 60, 63, 70, "macro", "")])
+    assert r.import_events(more) == 1  # the interval already under review is not repeated
+    assert [x.onset for x in read_annotations(annotations_path(folder / "s01.db3"))] == [20, 60]
+    assert r.panel.table.rowCount() == 2
+    assert r.import_events(tmp_path / "missing.csv") == 0
+    assert window.banner.kind == "error" and "does not exist" in window.banner.text()
+
+
+def test_subject_field_renames_every_row_and_undo(window, recording, tmp_path):
+    rec = _fresh(recording, tmp_path)
+    window.spec = str(rec)
+    r = window.review
+    assert r.set_active(True) and r.panel.subject_edit.text() == "s01"
+    r.panel.subject_edit.setText("P07")
+    r.panel.subject_edit.editingFinished.emit()
+    assert {x.subject for x in read_annotations(annotations_path(rec))} == {"P07"}
+    r.acts["act_undo"].trigger()
+    assert {x.subject for x in read_annotations(annotations_path(rec))} == {"s01"}
+
+
+def test_every_review_action_has_a_shortcut_listed_in_the_docs():
+    from pathlib import Path
+
+    from ui.review import REVIEW_ACTIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gui.md").read_text()
+    table = doc[doc.index("## Review mode"):doc.index("## Errors")]
+    keys = set()
+    for line in table.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            cell = line.rstrip("|").rsplit("|", 1)[1]
+            keys.update(k.strip() for part in cell.split(" / ") for k in part.split("("))
+    keys = {k.rstrip(")").strip() for k in keys}
+    for name, (_text, shortcut, _tip, _checkable) in REVIEW_ACTIONS.items():
+        assert shortcut in keys, f"{name}: {shortcut} is not in docs/gui.md's review table"
