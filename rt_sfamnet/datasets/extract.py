@@ -127,56 +127,69 @@ def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
     builder = PairBuilder(fcfg, input_clip=None, device="cpu")
     flow = FlowStage(SampleScheduler(frame_skip, k_sw), builder)
     flow.reset(0)
-    n = video.n_frames
-    starts = sample_frames(n, frame_skip, k_sw)
-    gt = _GTPairs(gt_samples(video.intervals, n), builder, min_depth)
-    maps = np.zeros((len(starts),) + MAP_SHAPE, np.float32)
-    gt_maps = np.zeros((len(gt.gts),) + MAP_SHAPE, np.float32)
-    valid = np.zeros(len(starts), bool)
-    gt_valid = np.zeros(len(gt.gts), bool)
-    pending: list = []
-    gt_pending: list = []
-
-    def flush() -> None:
-        for smp in flow.build(pending):
-            maps[smp.sample], valid[smp.sample] = smp.maps, True
-        for smp in builder.build(gt_pending):
-            gt_maps[smp.sample], gt_valid[smp.sample] = smp.maps, True
-        pending.clear()
-        gt_pending.clear()
-
-    # only frames that start or end a window (or a GT pair) are decoded
-    needed = sorted({f for f in range(n) if flow.scheduler.wants(f)} | gt.frames())
-    last_obs = None
     try:
-        read, prev = 0, -1
-        for f in needed:
-            if f >= n:
-                continue
-            frame = video.read_frame(f, intrinsics)
-            read, prev = read + f - prev, f
-            if flow.scheduler.wants(f):
-                item = face.observe(frame)
-                last_obs = item.obs if item.obs is not None else last_obs
-                pending.extend(s for s in flow.add(item) if s.sample < len(starts))
-            gt_pending.extend(gt.add(frame, last_obs))
-            if len(pending) + len(gt_pending) >= batch:
-                flush()
-            if progress is not None and read >= 25:
-                progress(read)
-                read = 0
-        flush()
-        read += (n - 1) - prev  # frames after the last needed one count as done
-        if progress is not None and read:
-            progress(read)
+        out = _VideoMaps(video, flow, builder, gt_samples(video.intervals, video.n_frames),
+                         min_depth, sample_frames(video.n_frames, frame_skip, k_sw))
+        out.run(face, intrinsics, batch, progress)
     finally:
         if own:
             tracker.close()
-    keep_gt = [j for j in range(len(gt.gts)) if gt_valid[j]]
+    keep = [j for j in range(len(out.gt.gts)) if out.gt_valid[j]]
     return VideoFeatures(
-        video.subject, video.video, maps, starts, valid, gt_maps[keep_gt],
-        [gt.gts[j] for j in keep_gt], list(video.intervals), n,
+        video.subject, video.video, out.maps, out.starts, out.valid, out.gt_maps[keep],
+        [out.gt.gts[j] for j in keep], list(video.intervals), video.n_frames,
     )
+
+
+class _VideoMaps:
+    """The maps of one video being extracted: the schedule's samples and the GT pairs."""
+
+    def __init__(self, video: Any, flow: Any, builder: Any, gts: list, min_depth: float,
+                 starts: np.ndarray) -> None:
+        self.video, self.flow, self.builder = video, flow, builder
+        self.starts = starts
+        self.gt = _GTPairs(gts, builder, min_depth)
+        self.maps = np.zeros((len(starts),) + MAP_SHAPE, np.float32)
+        self.valid = np.zeros(len(starts), bool)
+        self.gt_maps = np.zeros((len(gts),) + MAP_SHAPE, np.float32)
+        self.gt_valid = np.zeros(len(gts), bool)
+        self.pending: list = []
+        self.gt_pending: list = []
+
+    def flush(self) -> None:
+        for smp in self.flow.build(self.pending):
+            self.maps[smp.sample], self.valid[smp.sample] = smp.maps, True
+        for smp in self.builder.build(self.gt_pending):
+            self.gt_maps[smp.sample], self.gt_valid[smp.sample] = smp.maps, True
+        self.pending.clear()
+        self.gt_pending.clear()
+
+    def run(self, face: Any, intrinsics: Any, batch: int,
+            progress: Callable[[int], None] | None) -> None:
+        """Read the needed frames in order (only those that start or end a window or a GT
+        pair are decoded) and feed them to the stages, as the live engine does."""
+        n, sched = self.video.n_frames, self.flow.scheduler
+        needed = sorted({f for f in range(n) if sched.wants(f)} | self.gt.frames())
+        last_obs = None
+        read, prev = 0, -1
+        for f in (f for f in needed if f < n):
+            frame = self.video.read_frame(f, intrinsics)
+            read, prev = read + f - prev, f
+            if sched.wants(f):
+                item = face.observe(frame)
+                last_obs = item.obs if item.obs is not None else last_obs
+                self.pending.extend(s for s in self.flow.add(item)
+                                    if s.sample < len(self.starts))
+            self.gt_pending.extend(self.gt.add(frame, last_obs))
+            if len(self.pending) + len(self.gt_pending) >= batch:
+                self.flush()
+            if progress is not None and read >= 25:
+                progress(read)
+                read = 0
+        self.flush()
+        read += (n - 1) - prev  # frames after the last needed one count as done
+        if progress is not None and read:
+            progress(read)
 
 
 def _cache_meta(dataset, cfg: ExtractConfig, k_sw: int, fps: float, fcfg) -> dict[str, Any]:
