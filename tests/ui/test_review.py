@@ -73,6 +73,8 @@ def test_keyboard_review_accept_reject_edit_add_undo_and_restore(
     assert r.current == 0 and r.overlay.shown and r.loop_range() == (1, 43)
     qtbot.waitUntil(lambda: w.engine is not None and w.engine.speed == 0.25, timeout=60_000)
     qtbot.waitUntil(lambda: 1 <= w.position <= 43 and w.video.frames_drawn > 0, timeout=120_000)
+    # the bar shows the loop's speed; the app's remembered speed stays
+    assert w.playback.speed.currentData() == 0.25 and settings.speed == 1.0
 
     _keys(w, Qt.Key.Key_A, Qt.Key.Key_N, Qt.Key.Key_X, Qt.Key.Key_N)  # accept 1, reject 2
     assert r.current == 2 and r.loop_range() == (39, 81)
@@ -107,6 +109,8 @@ def test_keyboard_review_accept_reject_edit_add_undo_and_restore(
         ("40", "42", "46", "micro", "others", "", "0.52", "rejected", "spotted"),
         ("54", "59", "67", "micro", "surprise", "AU1+AU2", "0.83", "edited", "spotted"),
         ("75", "79", "87", "macro", "disgust", "", "", "added", "manual")]
+    _keys(w, Qt.Key.Key_V)  # review mode off: the app's own speed again
+    assert not r.active and w.engine.speed == 1.0 and w.playback.speed.currentData() == 1.0
     w.close()
 
     # re-open: the review is restored from s01.annotations.csv, row by row
@@ -222,3 +226,36 @@ def test_every_review_action_has_a_shortcut_listed_in_the_docs():
     keys = {k.rstrip(")").strip() for k in keys}
     for name, (_text, shortcut, _tip, _checkable) in REVIEW_ACTIONS.items():
         assert shortcut in keys, f"{name}: {shortcut} is not in docs/gui.md's review table"
+
+
+def _drag(qtbot, window, t_from: float, t_to: float, y: float = 0.5) -> None:
+    """Drag with the left mouse button on the score plot from ``t_from`` to ``t_to`` (s)."""
+    from PySide6.QtCore import QPointF
+
+    view = window.plot.widget
+    vb = window.plot.plot.getViewBox()
+    start, end = (view.mapFromScene(vb.mapViewToScene(QPointF(t, y))) for t in (t_from, t_to))
+    vp = view.viewport()
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for k in range(1, 6):
+        QTest.mouseMove(vp, start + (end - start) * (k / 5))
+        qtbot.wait(10)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+
+
+def test_mouse_drags_on_the_score_plot_move_the_offset_and_the_apex(
+        window, recording, tmp_path, qtbot):
+    rec = _fresh(recording, tmp_path)
+    window.spec = str(rec)
+    r = window.review
+    assert r.set_active(True)
+    qtbot.wait(100)
+    row = r.session.rows[0]
+    assert (row.onset, row.apex, row.offset) == (16, 20, 28)
+    _drag(qtbot, window, 29 / 30, 32 / 30)  # the right edge (end of frame 28), 3 frames on
+    assert (r.session.rows[0].offset, r.session.rows[0].status) == (31, "edited")
+    _drag(qtbot, window, 20 / 30, 23 / 30, y=0.2)  # the dashed apex line
+    assert r.session.rows[0].apex == 23
+    assert [(x.apex, x.offset) for x in read_annotations(annotations_path(rec))][0] == (23, 31)
+    r.acts["act_undo"].trigger()
+    assert r.session.rows[0].apex == 20 and r.overlay.frames() == (16, 20, 31)

@@ -122,6 +122,7 @@ class ReviewController(QObject):
         p.speedChosen.connect(self.set_loop_speed)
         self.window.session.opened.connect(self._on_opened)
         self.window.timer.timeout.connect(self._tick)
+        self.window.playback.speedChanged.connect(self._on_playback_speed)
 
     # ------------------------------------------------------------------ mode
     @property
@@ -141,6 +142,7 @@ class ReviewController(QObject):
         if not on:
             if self.session is not None:
                 self.window.plot.set_now(self.window.plot.now_s)  # the plot's own window
+                self._restore_speed()
             self.session = None
             self.current = -1
             self.overlay.hide()
@@ -264,10 +266,7 @@ class ReviewController(QObject):
             return
         w.seek(rng[0])
         self._frame_plot(rng)  # seek moved the plot to its own window
-        try:
-            w.engine.set_speed(self.loop_speed)
-        except Exception as exc:  # noqa: BLE001 - shown, never fatal
-            w.show_error(f"Cannot change speed: {exc}")
+        self._set_speed(self.loop_speed)
         if not w.playback.playing:
             w.set_playing(True)
 
@@ -302,8 +301,31 @@ class ReviewController(QObject):
     def set_loop_speed(self, speed: float) -> None:
         self.loop_speed = float(speed)
         self.panel.set_speed(speed)
-        if self.window.engine is not None and self._row() is not None:
-            self.window.engine.set_speed(self.loop_speed)
+        if self._row() is not None:
+            self._set_speed(self.loop_speed)
+
+    def _set_speed(self, speed: float) -> None:
+        """Play the engine at ``speed`` and show it in the playback bar, without making it
+        the remembered speed of the app (the bar's own choices do that)."""
+        w = self.window
+        bar = w.playback.speed
+        bar.blockSignals(True)
+        w.playback.set_speed(speed)
+        bar.blockSignals(False)
+        if w.engine is not None:
+            try:
+                w.engine.set_speed(float(speed))
+            except Exception as exc:  # noqa: BLE001 - shown, never fatal
+                w.show_error(f"Cannot change speed: {exc}")
+
+    def _restore_speed(self) -> None:
+        self._set_speed(float(self.window.settings.speed or 1.0))
+
+    def _on_playback_speed(self, speed: float) -> None:
+        """The user changed the playback speed ([ / ]) while reviewing: the loop keeps it."""
+        if self.session is not None:
+            self.loop_speed = float(speed)
+            self.panel.set_speed(speed)
 
     # ------------------------------------------------------------------ changes
     def _do(self, what: str, *args: Any, **kwargs: Any) -> None:
