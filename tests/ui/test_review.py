@@ -259,3 +259,25 @@ def test_mouse_drags_on_the_score_plot_move_the_offset_and_the_apex(
     assert [(x.apex, x.offset) for x in read_annotations(annotations_path(rec))][0] == (23, 31)
     r.acts["act_undo"].trigger()
     assert r.session.rows[0].apex == 20 and r.overlay.frames() == (16, 20, 31)
+
+
+def test_opening_another_recording_reviews_that_one(window, recording, tmp_path):
+    from types import SimpleNamespace
+
+    rec = _fresh(recording, tmp_path)
+    other = rec.with_name("s02.db3")
+    shutil.copy(rec, other)
+    window.spec = str(rec)
+    r = window.review
+    assert r.set_active(True)
+    r.acts["act_reject"].trigger()
+    window.spec = str(other)  # what open_source does before the engine is there
+    r._on_opened(SimpleNamespace(spec=str(other)))
+    assert r.active and r.session.path == annotations_path(other)
+    assert len(r.session) == 0 and r.panel.table.rowCount() == 0  # no events for s02
+    window.spec = str(rec)
+    r._on_opened(SimpleNamespace(spec=str(rec)))
+    assert [x.status for x in r.session.rows] == ["rejected", "pending", "pending"]
+    window.spec = "sim"
+    r._on_opened(SimpleNamespace(spec="sim"))  # not a recording: review mode ends
+    assert not r.active and not r.acts["act_review"].isChecked()
