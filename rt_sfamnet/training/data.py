@@ -3,8 +3,9 @@ the input-scale statistic.
 
 Memory is bounded by what a fold samples, not by the dataset: a :class:`SubjectData` holds
 only per-sample labels (13 bytes a sample); maps are gathered row by row from the cache's
-memory-mapped ``.npy`` files when a fold samples them (:meth:`SubjectData.rows`), cast to
-float32 there (float16 is a storage format only), and the maps are unmapped again.
+memory-mapped ``.npy`` files when a fold samples them (:meth:`SubjectData.rows`), and the
+maps are unmapped again. A float16 cache's rows stay float16 in memory (half the size); the
+trainer casts each batch to float32 (float16 is a storage format only: compute is float32).
 """
 
 from __future__ import annotations
@@ -55,16 +56,17 @@ class SubjectData:
     def __len__(self) -> int:
         return len(self.spot)
 
-    def rows(self, idx: np.ndarray) -> np.ndarray:
-        """Spotting maps of the samples ``idx`` (indices into :attr:`spot`), as float32
-        ``(len(idx), 3, 42, 42)``, unscaled; only those rows are read."""
+    def rows(self, idx: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """Spotting maps of the samples ``idx`` (indices into :attr:`spot`), as ``dtype``
+        (float32, or float16 to keep a float16 cache's storage) ``(len(idx), 3, 42, 42)``,
+        unscaled; only those rows are read."""
         idx = np.asarray(idx, np.int64)
-        out = np.empty((len(idx),) + MAP_SHAPE, np.float32)
+        out = np.empty((len(idx),) + MAP_SHAPE, dtype)
         for video in self.videos:
             sl = self.video_slices[video]
             sel = np.flatnonzero((idx >= sl.start) & (idx < sl.stop))
             if len(sel):
-                out[sel] = self._read(video, "maps", idx[sel] - sl.start)
+                out[sel] = self._read(video, "maps", idx[sel] - sl.start, dtype)
         return out
 
     def video_maps(self, video: str) -> np.ndarray:
@@ -72,21 +74,21 @@ class SubjectData:
         sl = self.video_slices[video]
         return self._read(video, "maps", np.arange(sl.stop - sl.start))
 
-    def gt_maps(self) -> np.ndarray:
-        """The ground-truth recognition maps, float32 ``(M, 3, 42, 42)``."""
-        out = np.empty((len(self.gt_cls),) + MAP_SHAPE, np.float32)
+    def gt_maps(self, dtype=np.float32) -> np.ndarray:
+        """The ground-truth recognition maps, ``dtype`` ``(M, 3, 42, 42)``."""
+        out = np.empty((len(self.gt_cls),) + MAP_SHAPE, dtype)
         names = np.asarray(self.gt_videos, dtype=object)
         for video in self.videos:
             sel = np.flatnonzero(names == video)
             if len(sel):
-                out[sel] = self._read(video, "gt_maps", self.gt_rows[sel])
+                out[sel] = self._read(video, "gt_maps", self.gt_rows[sel], dtype)
         return out
 
-    def _read(self, video: str, which: str, rows: np.ndarray) -> np.ndarray:
+    def _read(self, video: str, which: str, rows: np.ndarray, dtype=np.float32) -> np.ndarray:
         vf = self.cache.load(self.subject, video)
         arr = vf.maps if which == "maps" else vf.gt_maps
         order = np.argsort(rows, kind="stable")  # read the file front to back
-        out = np.empty((len(rows),) + MAP_SHAPE, np.float32)
+        out = np.empty((len(rows),) + MAP_SHAPE, dtype)
         out[order] = arr[rows[order]]
         del vf, arr  # unmap: touched pages leave this process
         return out
@@ -148,16 +150,18 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def sample_fold(subjects: Sequence[SubjectData], rng: np.random.Generator, neg_ratio: float = 1.0,
-                with_gt: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                with_gt: bool = True, dtype=np.float32
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The release's per-fold sampling of the given subjects; reads only the kept rows.
 
     Keeps every valid positive spotting sample, ``round(neg_ratio * (#positive + #GT))``
     random valid negatives (all if fewer), and every GT recognition sample. ``with_gt``
     False is the release's validation set: no GT samples, ``round(neg_ratio * #positive)``
-    negatives.
+    negatives. ``dtype`` float16 keeps a float16 cache's maps in float16 (half the memory;
+    :func:`~rt_sfamnet.training.fit.train_model` computes in float32).
 
     Returns:
-        ``maps (N, 3, 42, 42) float32, spot (N,) float32, cls (N,) int64``.
+        ``maps (N, 3, 42, 42) dtype, spot (N,) float32, cls (N,) int64``.
     """
     pos_parts, neg_parts, n_gt = [], [], 0
     offset = 0
@@ -171,7 +175,7 @@ def sample_fold(subjects: Sequence[SubjectData], rng: np.random.Generator, neg_r
     n_neg = min(len(neg), int(round(neg_ratio * (len(pos) + n_gt))))
     chosen = np.sort(rng.choice(neg, size=n_neg, replace=False)) if n_neg else neg[:0]
     idx = np.concatenate([pos, chosen]).astype(np.int64)
-    maps_s = np.empty((len(idx),) + MAP_SHAPE, np.float32)
+    maps_s = np.empty((len(idx),) + MAP_SHAPE, dtype)
     spot_s = np.empty(len(idx), np.float32)
     cls_s = np.empty(len(idx), np.int64)
     offset = 0
@@ -179,21 +183,17 @@ def sample_fold(subjects: Sequence[SubjectData], rng: np.random.Generator, neg_r
         sel = np.flatnonzero((idx >= offset) & (idx < offset + len(sd)))
         mine = idx[sel] - offset
         offset += len(sd)
-        maps_s[sel] = sd.rows(mine)
+        maps_s[sel] = sd.rows(mine, dtype)
         spot_s[sel] = sd.spot[mine]
         cls_s[sel] = sd.cls[mine]
     parts_m, parts_s, parts_c = [maps_s], [spot_s], [cls_s]
     if with_gt:
         for sd in subjects:
-            parts_m.append(sd.gt_maps())
+            parts_m.append(sd.gt_maps(dtype))
             parts_s.append(np.ones(len(sd.gt_cls), np.float32))
             parts_c.append(sd.gt_cls)
-    return _cat(parts_m), _cat1(parts_s, np.float32), _cat1(parts_c, np.int64)
-
-
-def _cat(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts).astype(np.float32, copy=False) if parts else \
-        np.zeros((0,) + MAP_SHAPE, np.float32)
+    maps = np.concatenate(parts_m) if len(parts_m) > 1 else parts_m[0]
+    return maps, _cat1(parts_s, np.float32), _cat1(parts_c, np.int64)
 
 
 def _cat1(parts: list[np.ndarray], dtype) -> np.ndarray:

@@ -95,6 +95,8 @@ def _check_train(train, C: int) -> None:
     maps, spot, cls = train
     if maps.ndim != 4 or maps.shape[1:] != (3, 42, 42):
         raise ValueError(f"maps must be (N, 3, 42, 42), found {maps.shape}")
+    if maps.dtype not in (np.float16, np.float32):
+        raise ValueError(f"maps must be float16 or float32, found {maps.dtype}")
     if not (len(maps) == len(spot) == len(cls)):
         raise ValueError("maps, spot and cls must have the same length")
     if len(cls) and (cls.min() < 0 or cls.max() >= C):
@@ -106,7 +108,8 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
                 val: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
     """Train one SFAMNet on ``train = (maps, spot, cls)``; returns ``(model, info)``.
 
-    ``maps`` (float32, unscaled) are moved to the device once and scaled by ``input_scale``;
+    ``maps`` (float32 or float16, unscaled) are moved to the device once as they are; each
+    batch is cast to float32 and scaled by ``input_scale`` (and clamped) when drawn;
     each of the :attr:`TrainConfig.updates` steps draws the next slice of a shuffled
     permutation (a new one per epoch) and multiplies each sample by a random factor of
     :meth:`TrainConfig.aug_factors`. ``info`` holds ``loss`` (mean of the last 50 steps),
@@ -127,9 +130,9 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
     w = torch.from_numpy(balanced_class_weights(cls, C)).to(device)
     t0 = time.perf_counter()
     N, steps = len(maps), cfg.updates
-    # one scaled copy of the training set (batches are made channels-last as drawn)
-    X = _prep(torch.from_numpy(np.ascontiguousarray(maps, np.float32)).to(device),
-              input_scale, cfg.clip)
+    # the training set as given (float16 stays float16); batches are cast to float32,
+    # scaled and made channels-last as they are drawn
+    X = torch.from_numpy(np.ascontiguousarray(maps)).to(device)
     ys = torch.from_numpy(spot.astype(np.float32)).to(device)
     yc = torch.from_numpy(cls.astype(np.int64)).to(device)
     fac = torch.from_numpy(cfg.aug_factors()).to(device)
@@ -144,7 +147,8 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
         idx = perm[pos : pos + B]
         pos += B
         k = torch.randint(0, len(fac), (idx.shape[0],), generator=gen, device=device)
-        xb = (X[idx] * fac[k].view(-1, 1, 1, 1)).contiguous(memory_format=fmt)
+        xb = (_prep(X[idx].float(), input_scale, cfg.clip) * fac[k].view(-1, 1, 1, 1)
+              ).contiguous(memory_format=fmt)
         loss = _loss(model, xb, ys[idx], yc[idx], w, cfg.lam)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -171,7 +175,7 @@ def _val_loss(model, val, device, input_scale: float, cfg: TrainConfig, w) -> fl
 
     model.eval()
     with torch.no_grad():
-        Xv = _prep(torch.from_numpy(val[0]).to(device), input_scale, cfg.clip)
+        Xv = _prep(torch.from_numpy(val[0]).to(device).float(), input_scale, cfg.clip)
         return float(_loss(model, Xv, torch.from_numpy(val[1]).to(device),
                            torch.from_numpy(val[2]).to(device), w, cfg.lam))
 

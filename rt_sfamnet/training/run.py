@@ -91,6 +91,11 @@ class Run:
                                                self.cfg.mae_labels)
         return self._data[subject]
 
+    @property
+    def storage_dtype(self):
+        """float16 for a float16 cache (kept in memory as stored), else float32."""
+        return np.float16 if self.meta.get("float16") else np.float32
+
     def input_scale(self, train_subjects: Sequence[str], seed: int) -> float:
         """``--input-scale``; else 1 with ``release_exact``; else :func:`auto_input_scale`
         of a bounded random subsample of the training subjects only."""
@@ -146,10 +151,11 @@ class Run:
         seed = fold_seed(cfg.seed, subject)
         others = [s for s in self.subjects if s != subject]
         scale = self.input_scale(others, seed)
+        dtype = self.storage_dtype
         train = sample_fold([self.data(s) for s in others], np.random.default_rng(seed),
-                            cfg.neg_ratio)
+                            cfg.neg_ratio, dtype=dtype)
         val = sample_fold([self.data(subject)], np.random.default_rng(seed + 1), cfg.neg_ratio,
-                          with_gt=not cfg.release_exact)
+                          with_gt=not cfg.release_exact, dtype=dtype)
         init = None
         if cfg.mode == "finetune":
             init = Path(cfg.finetune_from) / "folds" / f"{subject}.safetensors"
@@ -267,7 +273,7 @@ class Run:
         seed = fold_seed(cfg.seed, None)
         scale = self.input_scale(self.subjects, seed)
         train = sample_fold([self.data(s) for s in self.subjects], np.random.default_rng(seed),
-                            cfg.neg_ratio)
+                            cfg.neg_ratio, dtype=self.storage_dtype)
         init = None
         if cfg.mode == "finetune":
             init = Path(cfg.finetune_from) / "final.safetensors"

@@ -78,3 +78,20 @@ def test_input_scale_is_robust_inverse_std(caches):
     want = 1.0 / np.std(np.clip(x, -lim, lim).astype(np.float64))
     got = auto_input_scale(subs, max_rows=10**6, seed=0)  # every row
     assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_float16_training_set_gives_the_float32_result(caches):
+    import torch
+
+    from rt_sfamnet.training import TrainConfig, train_model
+
+    _, c16 = caches
+    subs = [load_subject(c16, s, 4) for s in c16.subjects]
+    half = sample_fold(subs, np.random.default_rng(0), dtype=np.float16)
+    full = sample_fold(subs, np.random.default_rng(0))
+    assert half[0].dtype == np.float16 and half[0].nbytes * 2 == full[0].nbytes
+    cfg = TrainConfig(steps=3, batch_size=16, threads=1, clip=2.0)
+    a, ia = train_model(half, cfg, 3.0, seed=1, val=half)
+    b, ib = train_model(full, cfg, 3.0, seed=1, val=full)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa) and ia["val_loss"] == ib["val_loss"]
