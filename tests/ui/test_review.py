@@ -89,8 +89,10 @@ def test_keyboard_review_accept_reject_edit_add_undo_and_restore(
     _keys(w, Qt.Key.Key_E)
     assert r.session.rows[2].emotion == "others"
     _keys(w, (Qt.KeyboardModifier.ShiftModifier, Qt.Key.Key_E), Qt.Key.Key_U)
+    assert r.panel.au_edit.hasFocus()
     QTest.keyClicks(r.panel.au_edit, "AU1+AU2")
     QTest.keyClick(r.panel.au_edit, Qt.Key.Key_Return)
+    assert not r.panel.au_edit.hasFocus()  # Enter gave the keys back to the window
     _keys(w, Qt.Key.Key_1, Qt.Key.Key_Comma)
     assert r.session.rows[2].onset == 53
     _keys(w, (Qt.KeyboardModifier.ControlModifier, Qt.Key.Key_Z))

@@ -108,7 +108,7 @@ class ReviewController(QObject):
             "act_earlier": lambda: self.nudge(-1), "act_later": lambda: self.nudge(1),
             "act_type": self.toggle_type, "act_emotion": lambda: self.cycle_emotion(1),
             "act_emotion_prev": lambda: self.cycle_emotion(-1),
-            "act_au": self.panel.au_edit.setFocus, "act_add": self.add_at_position,
+            "act_au": self.edit_au, "act_add": self.add_at_position,
             "act_loop": self.set_looping, "act_undo": self.undo, "act_redo": self.redo,
         }
         for name, slot in slots.items():
@@ -357,6 +357,12 @@ class ReviewController(QObject):
         names = list(REVIEW_EMOTIONS)
         i = names.index(row.emotion) if row.emotion in names else 0
         self._do("edit", emotion=names[(i + direction) % len(names)])
+
+    def edit_au(self) -> None:
+        """Put the keyboard in the AU field (Enter keeps the text and gives the keys back)."""
+        if self._row() is not None:
+            self.panel.au_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.panel.au_edit.selectAll()
 
     def _au_edited(self, text: str) -> None:
         row = self._row()
