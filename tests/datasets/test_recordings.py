@@ -108,7 +108,7 @@ def test_user_errors_are_one_clear_message(tmp_path, raw, capsys):
     assert len(err) == 1 and "missing column(s)" in err[0]
 
 
-def test_stats_extract_and_two_loso_folds(reviewed, tmp_path, capsys):
+def test_stats_extract_two_loso_folds_and_final_weights(reviewed, tmp_path, capsys):
     assert main(["dataset", "stats", "--root", str(reviewed), "--dataset", "recordings",
                  "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
@@ -124,9 +124,17 @@ def test_stats_extract_and_two_loso_folds(reviewed, tmp_path, capsys):
     assert fc.subjects == ["p1", "p2"]
     assert fc.meta["dataset"] == "recordings"
     run = tmp_path / "run"
+    from tests.ui.helpers import weights_for_tests
+
+    init = weights_for_tests(tmp_path)  # the shipped weights (or a fresh network)
     assert main(["train", "--cache", str(cache), "--out", str(run), "--steps", "2",
-                 "--batch-size", "8", "--no-progress", "--plot-videos", "0"]) == 0
+                 "--batch-size", "8", "--no-progress", "--plot-videos", "0",
+                 "--init-weights", init, "--final"]) == 0
     capsys.readouterr()
+    from rt_sfamnet.weights import load_weights
+
+    model, meta = load_weights(run / "final.safetensors")  # usable by gui/analyze --weights
+    assert meta.emotions == 4
     results = json.loads((run / "results.json").read_text())
     assert results["folds"] == ["p1", "p2"] and sorted(results["per_fold"]) == ["p1", "p2"]
     assert all((run / "folds" / f"{s}.safetensors").is_file() for s in ("p1", "p2"))
