@@ -9,6 +9,11 @@ The CUDA kernels in :mod:`rt_sfamnet.flow._cuda_rgbd` implement the same arithme
 same order (red-black ordering makes the sweep result independent of the visiting order within
 one colour), so both paths agree to float32 rounding.
 
+No fast-math: every float32 operation is rounded as written (no reassociation, no FMA
+contraction, no approximate reciprocal square roots), so the results are bit-identical
+whatever the SIMD level, FMA support, Numba cache state or thread count
+(tests/flow/test_determinism.py). All sums run in the order written in the source.
+
 Layout of the per-pixel linearisation ``lin`` (``(H, W, K)`` here, ``(N, K, H, W)`` planes
 on the GPU; ``K = 8 C + 5``): entries ``8c + 0..7`` = ``Ix, Iy, It, Ixx, Ixy, Iyy, Ixt, Iyt``
 of channel ``c`` (colour and gradient constancy linearised at the warp point), then ``Zx, Zy,
@@ -24,7 +29,7 @@ import math
 import numpy as np
 from numba import njit
 
-_JIT = {"cache": True, "nogil": True, "fastmath": True, "error_model": "numpy"}
+_JIT = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
 
 
 # ---------------------------------------------------------------------------------------------

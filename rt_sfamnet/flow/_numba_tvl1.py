@@ -11,8 +11,13 @@ pixels), u3 (illumination, only used when gamma > 0). The dual variables ``p`` a
 with one leading row and column of zeros, shape (H + 1) x (W + 1), so that the backward
 differences of the divergence need no branches.
 
-``fastmath`` enables reassociation and contraction only (no ``nnan``/``ninf``), so reductions
-vectorise while comparisons keep IEEE semantics.
+Exact by construction: the kernels are compiled without fast-math flags, so each float32
+operation is rounded as written (no reassociation, no FMA contraction, no approximate
+reciprocals), and results are bit-identical whatever the SIMD level, FMA support, Numba cache
+state or thread count (tests/flow/test_determinism.py). The one reduction (the squared flow
+change of a primal step, which decides when to stop) goes through a row buffer summed in a
+fixed order by :func:`_row_sum`, so the per-pixel loops still vectorise. The CUDA kernels sum
+that change in another order (a block reduction), so GPU and CPU agree to float32 rounding.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Reassociation (vectorised sums), contraction (FMA), reciprocal and approximate functions;
-# no 'nnan'/'ninf'/'nsz' so NaN/inf behave as in IEEE arithmetic.
-FASTMATH = {"reassoc", "contract", "arcp", "afn"}
+# No fast-math flags: every operation is one IEEE float32 operation in the order written, so
+# the result does not depend on the SIMD width, FMA availability or cache state
+# (tests/flow/test_determinism.py). Reductions are written so that loops vectorise without
+# reassociation (see :func:`_row_sum`).
+FASTMATH = False
 
 GRAD_IS_ZERO = np.float32(1e-10)
 BIG_ERROR = 1e30
@@ -370,6 +377,30 @@ def median_filter(u, pad, k):
         _median5_rows(pad, u)
 
 
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always", nogil=True)
+def _row_sum(row):
+    """float32 sum of ``row`` in a fixed order: eight interleaved partial sums (lane ``i``
+    takes elements ``i, i + 8, ...``), added pairwise at the end, then the tail in order.
+
+    The order is written out, so it does not depend on how the loop is vectorised."""
+    n = row.shape[0]
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0.0)
+    m = n - n % 8
+    for i in range(0, m, 8):
+        s0 += row[i]
+        s1 += row[i + 1]
+        s2 += row[i + 2]
+        s3 += row[i + 3]
+        s4 += row[i + 4]
+        s5 += row[i + 5]
+        s6 += row[i + 6]
+        s7 += row[i + 7]
+    s = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    for i in range(m, n):
+        s += row[i]
+    return s
+
+
 @njit(cache=True, fastmath=FASTMATH, error_model="numpy", nogil=True)
 def primal_step(u1, u2, a1, a2, ig, rc, p11, p12, p21, p22, lt, theta):
     """Thresholding (v) and primal (u) update, in place; returns sum of squared u changes.
@@ -379,8 +410,8 @@ def primal_step(u1, u2, a1, a2, ig, rc, p11, p12, p21, p22, lt, theta):
     """
     h, w = u1.shape
     err = 0.0
+    row = np.empty(w, np.float32)
     for y in range(h):
-        acc = np.float32(0.0)
         for x in range(w):
             d1 = p11[y + 1, x + 1] - p11[y + 1, x] + p12[y + 1, x + 1] - p12[y, x + 1]
             d2 = p21[y + 1, x + 1] - p21[y + 1, x] + p22[y + 1, x + 1] - p22[y, x + 1]
@@ -396,10 +427,10 @@ def primal_step(u1, u2, a1, a2, ig, rc, p11, p12, p21, p22, lt, theta):
             un2 = uo2 + f * A2 + theta * d2
             e1 = un1 - uo1
             e2 = un2 - uo2
-            acc += e1 * e1 + e2 * e2
+            row[x] = e1 * e1 + e2 * e2
             u1[y, x] = un1
             u2[y, x] = un2
-        err += acc
+        err += _row_sum(row)
     return err
 
 
@@ -408,8 +439,8 @@ def primal_step3(u1, u2, u3, a1, a2, ig, rc, p11, p12, p21, p22, p31, p32, lt, t
     """:func:`primal_step` with the illumination term ``gamma * u3`` (gamma > 0)."""
     h, w = u1.shape
     err = 0.0
+    row = np.empty(w, np.float32)
     for y in range(h):
-        acc = np.float32(0.0)
         for x in range(w):
             d1 = p11[y + 1, x + 1] - p11[y + 1, x] + p12[y + 1, x + 1] - p12[y, x + 1]
             d2 = p21[y + 1, x + 1] - p21[y + 1, x] + p22[y + 1, x + 1] - p22[y, x + 1]
@@ -429,11 +460,11 @@ def primal_step3(u1, u2, u3, a1, a2, ig, rc, p11, p12, p21, p22, p31, p32, lt, t
             e1 = un1 - uo1
             e2 = un2 - uo2
             e3 = un3 - uo3
-            acc += e1 * e1 + e2 * e2 + e3 * e3
+            row[x] = e1 * e1 + e2 * e2 + e3 * e3
             u1[y, x] = un1
             u2[y, x] = un2
             u3[y, x] = un3
-        err += acc
+        err += _row_sum(row)
     return err
 
 
