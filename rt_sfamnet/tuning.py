@@ -47,7 +47,9 @@ MACRO_GRID: dict[str, list[Any]] = {
     "macro_right": [25, 20, 40],
 }
 
-#: The micro grid, including the paper's micro/macro gap rule (0.0 = off, 0.02 = the paper's d).
+#: The micro grid, including the paper's micro/macro gap rule (0.0 = off, 0.02 = the paper's d)
+#: and the release's mean rule (1.0 = off, 0.725 = the release): a micro "peak" on the long
+#: plateau of a MaE has a high mean over its interval, a real ME's short response does not.
 MICRO_GRID: dict[str, list[Any]] = {
     "k_micro": [3, 2, 4],
     "micro_peak_offset": [0, -1],
@@ -55,6 +57,7 @@ MICRO_GRID: dict[str, list[Any]] = {
     "micro_max_length": [8, 6],
     "micro_right": [6, 4, 8],
     "micro_macro_gap": [0.0, 0.02, 0.05, 0.1],
+    "micro_max_mean": [1.0, 0.725, 0.6, 0.5],
 }
 
 
