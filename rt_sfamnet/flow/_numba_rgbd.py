@@ -12,7 +12,8 @@ one colour), so both paths agree to float32 rounding.
 No fast-math: every float32 operation is rounded as written (no reassociation, no FMA
 contraction, no approximate reciprocal square roots), so the results are bit-identical
 whatever the SIMD level, FMA support, Numba cache state or thread count
-(tests/flow/test_determinism.py). All sums run in the order written in the source.
+(tests/flow/test_determinism.py). All sums run in the order written in the source, and the
+only transcendental function (the edge weight's exp) is :func:`exp_f32`, not the C library's.
 
 Layout of the per-pixel linearisation ``lin`` (``(H, W, K)`` here, ``(N, K, H, W)`` planes
 on the GPU; ``K = 8 C + 5``): entries ``8c + 0..7`` = ``Ix, Iy, It, Ixx, Ixy, Iyy, Ixt, Iyt``
@@ -30,6 +31,35 @@ import numpy as np
 from numba import njit
 
 _JIT = {"cache": True, "nogil": True, "fastmath": False, "error_model": "numpy"}
+
+
+# ---------------------------------------------------------------------------------------------
+# exp without the C library
+# ---------------------------------------------------------------------------------------------
+
+_INV_FACT = (1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
+             1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0)
+
+
+@njit(**_JIT, inline="always")
+def exp_f32(x: np.float32) -> np.float32:
+    """``exp(x)`` for ``x <= 0`` rounded to float32, from + and * only (float64 inside).
+
+    The C library's ``expf`` has CPU-specific variants (glibc picks an FMA build where the
+    CPU has FMA), which may round differently; this one gives the same bits everywhere.
+    ``x = k ln2 + r`` (Cody-Waite, |r| <= ln2 / 2), degree-10 Taylor polynomial of ``exp(r)``
+    (truncation < 3e-13 relative), scaled by ``2^k`` (exact). Equals NumPy's float64 ``exp``
+    rounded to float32 on 2 million points of [-110, 0].
+    """
+    xd = np.float64(x)
+    if not xd > -104.0:  # below the smallest float32 denormal (or NaN)
+        return np.float32(0.0) if xd == xd else x
+    k = math.floor(xd * 1.4426950408889634 + 0.5)
+    r = (xd - k * 0.6931471803691238) - k * 1.9082149292705877e-10
+    p = 1.0 / 3628800.0
+    for c in _INV_FACT:
+        p = p * r + c
+    return np.float32(math.ldexp(p, k))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,7 +268,7 @@ def level_setup(i0: np.ndarray, i1: np.ndarray, z0: np.ndarray, z1: np.ndarray,
             gzx = half * (z0[y, xp] - z0[y, xm])
             gzy = half * (z0[yp, x] - z0[ym, x])
             gmag = math.sqrt(gsum / np.float32(c_n))
-            gc = math.exp(-edge_color * gmag)
+            gc = exp_f32(-edge_color * gmag)
             if gc < edge_floor:
                 gc = edge_floor
             q = (gzx * gzx + gzy * gzy) / (edge_depth * edge_depth)

@@ -230,3 +230,18 @@ def test_odd_sizes_and_noise_stay_finite(shape):
                          preset=preset)
         assert flow.shape == (h, w, 3)
         assert np.isfinite(flow).all()
+
+
+def test_exp_f32_is_correctly_rounded_on_a_grid():
+    """The kernels' own exp (no C library, so no CPU-specific expf variant) against exp
+    computed with 40 significant digits and rounded to float32."""
+    mpmath = pytest.importorskip("mpmath")
+    from rt_sfamnet.flow._numba_rgbd import exp_f32
+
+    xs = np.concatenate([-np.geomspace(1e-7, 110.0, 4000), [0.0, -1e-30, -200.0]])
+    xs = xs.astype(np.float32)
+    with mpmath.workdps(40):
+        ref = np.array([np.float32(float(mpmath.exp(mpmath.mpf(float(x))))) for x in xs])
+    got = np.array([exp_f32(x) for x in xs], np.float32)
+    np.testing.assert_array_equal(got, ref)
+    assert exp_f32(np.float32(-200.0)) == 0.0 and np.isnan(exp_f32(np.float32(np.nan)))
