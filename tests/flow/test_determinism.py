@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PROBE = Path(__file__).with_name("_determinism_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +31,7 @@ def _run(cache_dir: Path, workers: int, **env: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # two fresh compiles of all flow kernels: ~35 s of CPU time
 def test_flows_are_bit_identical_across_compiles_targets_and_threads(tmp_path):
     fresh = _run(tmp_path / "host", 2, NUMBA_NUM_THREADS="2")
     cached = _run(tmp_path / "host", 1, NUMBA_NUM_THREADS="1")
