@@ -12,7 +12,7 @@ wherever a fold ran. Every node must see the cache and the run folder at the sam
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,21 +20,20 @@ from typing import Any
 from rt_sfamnet.cluster import ray_map
 
 
-def _fold_task(cache: str, out: str, cfg: dict[str, Any], subject: str) -> dict[str, Any]:
-    from rt_sfamnet.training.config import TrainConfig
-    from rt_sfamnet.training.run import Run
-
-    return Run(cache, out, TrainConfig(**cfg)).run_fold(subject)
-
-
-def ray_folds(run, subjects: Sequence[str], workers: int, address: str | None
+def ray_folds(run, subjects: Sequence[str], workers: int, address: str | None,
+              task: Callable[[str, str, dict[str, Any], str], dict[str, Any]]
               ) -> Iterator[dict[str, Any]]:
-    """Train the folds ``subjects`` of ``run`` as Ray tasks (see the module docstring)."""
+    """Train the folds ``subjects`` of ``run`` as Ray tasks (see the module docstring).
+
+    ``task(cache, out, config_dict, subject)`` trains one fold in the worker (a module-level
+    function of :mod:`rt_sfamnet.training.run`, passed in so that this module does not import
+    the run: no import cycle).
+    """
     cache = os.path.abspath(run.cache.path)
     out = os.path.abspath(Path(run.out))
     cfg = asdict(run.cfg)
     for key in ("init_weights", "finetune_from"):  # workers may start in another folder
         if cfg[key]:
             cfg[key] = os.path.abspath(cfg[key])
-    yield from ray_map(_fold_task, [(cache, out, cfg, s) for s in subjects], workers, address,
+    yield from ray_map(task, [(cache, out, cfg, s) for s in subjects], workers, address,
                        max(1, int(run.cfg.threads or 1)))

@@ -221,7 +221,7 @@ class Run:
             if workers > 1 or ray_address:
                 from rt_sfamnet.training.parallel import ray_folds
 
-                results = ray_folds(self, todo, workers, ray_address)
+                results = ray_folds(self, todo, workers, ray_address, fold_task)
             else:
                 results = (self.run_fold(s) for s in todo)
             for r in results:
@@ -298,3 +298,8 @@ def _fold_row(r: dict[str, Any]) -> dict[str, Any]:
     return {"micro_f1": m["megc"]["micro"]["f1"], "macro_f1": m["megc"]["macro"]["f1"],
             "uf1": m["recognition"].get("uf1", 0.0), "uar": m["recognition"].get("uar", 0.0),
             "seconds": r["train"]["seconds"], "input_scale": r.get("input_scale")}
+
+
+def fold_task(cache: str, out: str, cfg: dict[str, Any], subject: str) -> dict[str, Any]:
+    """One fold in a Ray worker: rebuild the run from plain values and train ``subject``."""
+    return Run(cache, out, TrainConfig(**cfg)).run_fold(subject)
