@@ -323,25 +323,44 @@ def optical_strain(u: Any, v: Any) -> Any:
 _AREA_CACHE: dict[tuple, Any] = {}
 
 
-def _area_weights(xp: Any, n_in: int, n_out: int) -> Any:
-    """:func:`area_matrix` on the array module's side, made once per size (and device)."""
+def _area_weights(xp: Any, n_in: int, n_out: int) -> tuple[Any, Any]:
+    """:func:`area_matrix` as taps on the array module's side, made once per size (and
+    device): ``idx`` (n_out×K int64 source indices) and ``w`` (n_out×K float32 weights, 0 for
+    padding) of the K = most non-zero weights of a row."""
     dev = None if xp is np else xp.cuda.Device().id
     key = (xp.__name__, dev, n_in, n_out)
-    m = _AREA_CACHE.get(key)
-    if m is None:
-        m = xp.asarray(area_matrix(n_in, n_out))
-        _AREA_CACHE[key] = m
-    return m
+    taps = _AREA_CACHE.get(key)
+    if taps is None:
+        m = area_matrix(n_in, n_out)
+        nz = [np.flatnonzero(row) for row in m]
+        k = max(len(j) for j in nz)
+        idx = np.array([np.pad(j, (0, k - len(j)), mode="edge") for j in nz], np.int64)
+        w = np.where(np.arange(k)[None] < np.array([len(j) for j in nz])[:, None],
+                     np.take_along_axis(m, idx, axis=1), 0).astype(np.float32)
+        taps = (xp.asarray(idx), xp.asarray(w))
+        _AREA_CACHE[key] = taps
+    return taps
 
 
 def resize_area(maps: Any, size: int) -> Any:
-    """…×S×S → …×size×size by area averaging (:func:`area_matrix`)."""
+    """…×S×S → …×size×size by area averaging (:func:`area_matrix`), rows then columns.
+
+    Each output sums its few taps in a fixed order (no BLAS: a matrix product's summation
+    order depends on the BLAS kernel, so on the CPU), float32 throughout.
+    """
     xp = _xp(maps)
     s = maps.shape[-1]
     if maps.shape[-2] != s:
         raise ValueError(f"resize_area expects square maps, found {maps.shape}")
-    m = _area_weights(xp, s, size)
-    return xp.matmul(xp.matmul(m, maps), m.T).astype(xp.float32)
+    idx, w = _area_weights(xp, s, size)
+    a = maps.astype(xp.float32, copy=False)
+    t = w[:, 0, None] * a[..., idx[:, 0], :]
+    for k in range(1, idx.shape[1]):
+        t = t + w[:, k, None] * a[..., idx[:, k], :]
+    out = w[:, 0] * t[..., idx[:, 0]]
+    for k in range(1, idx.shape[1]):
+        out = out + w[:, k] * t[..., idx[:, k]]
+    return out.astype(xp.float32, copy=False)
 
 
 def _local_range(d: Any) -> Any:

@@ -1,6 +1,7 @@
 """The CPU flow kernels give the same bits whatever the compile: fresh or cached Numba
 compilation, the target CPU (``NUMBA_CPU_NAME=generic``: baseline x86-64, no AVX, no FMA, vs
-the host CPU), and the number of threads/workers.
+the host CPU; with NumPy's AVX/FMA kernels disabled and OpenBLAS's Prescott kernels in that
+process too), and the number of threads/workers.
 
 Each variant runs ``_determinism_probe.py`` in its own process and prints sha256 digests of
 tvl1, tvl1_batch, rgbd_flow (full and live), rgbd_flow_batch and features.pair_maps on fixed
@@ -20,6 +21,9 @@ import pytest
 
 PROBE = Path(__file__).with_name("_determinism_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
+# NumPy's own SIMD dispatch off as well (pair_maps runs NumPy code around the flows)
+NPY_NO_AVX = ("AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL AVX512_SPR "
+              "AVX2 FMA3 F16C AVX")
 
 
 def _run(cache_dir: Path, workers: int, **env: str) -> dict:
@@ -35,7 +39,8 @@ def _run(cache_dir: Path, workers: int, **env: str) -> dict:
 def test_flows_are_bit_identical_across_compiles_targets_and_threads(tmp_path):
     fresh = _run(tmp_path / "host", 2, NUMBA_NUM_THREADS="2")
     cached = _run(tmp_path / "host", 1, NUMBA_NUM_THREADS="1")
-    generic = _run(tmp_path / "generic", 1, NUMBA_CPU_NAME="generic")
+    generic = _run(tmp_path / "generic", 1, NUMBA_CPU_NAME="generic",
+                   NPY_DISABLE_CPU_FEATURES=NPY_NO_AVX, OPENBLAS_CORETYPE="Prescott")
     assert set(fresh) == {"tvl1", "tvl1_live", "tvl1_gamma", "tvl1_batch", "rgbd_full",
                           "rgbd_live", "rgbd_batch", "pair_maps"}
     differ = [f"{name}: {what}" for name in fresh
