@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import sys
@@ -81,7 +82,8 @@ def analyse(recipe: Path, out: Path, weights: str | None) -> dict:
     if weights:
         args += ["--weights", weights]
     t0 = time.perf_counter()
-    rc = main(args)
+    with contextlib.redirect_stdout(sys.stderr):  # analyze's own summary lines: keep stdout JSON
+        rc = main(args)
     seconds = time.perf_counter() - t0
     summary = json.loads((out / "summary.json").read_text())
     pred = read_intervals(out / "events.csv")
