@@ -37,17 +37,17 @@ from rt_sfamnet.intervals import Interval
 
 #: The macro grid: the release's k_macro (10 at frame_skip 2) and values for slower, longer
 #: responses (a network trained with MaE labels fires on the rise and on the decline: a wide
-#: box joins the two, and a long peak distance keeps one peak per MaE; None = the release's
-#: ``(left + right) // 2``); lengths in samples (frame_skip 2: 8 samples = 0.53 s, 60 = 4 s).
-#: A peak distance ``d`` delays live MaE events: latency ``d + k - 1`` samples.
+#: box joins the two); lengths in samples (frame_skip 2: 8 samples = 0.53 s, 60 = 4 s).
+#: The peak distance is the release's ``(left + right) // 2``: a grid over it (60, 75 samples)
+#: raised the synthetic nested MaE F1 but chose values that failed on the demo
+#: (docs/synthetic-benchmark.md), and a long distance delays live MaE events.
 MACRO_GRID: dict[str, list[Any]] = {
-    "k_macro": [10, 12, 15, 20],
+    "k_macro": [10, 6, 8, 12, 15, 20],
     "macro_threshold": [0.576, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5],
     "macro_min_length": [12, 8, 15],
-    "macro_max_length": [45, 60, 75],
+    "macro_max_length": [45, 60],
     "macro_left": [25, 10, 15, 40],
     "macro_right": [25, 20, 40],
-    "macro_distance": [None, 60, 75],
 }
 
 #: The micro grid, including the paper's micro/macro gap rule (0.0 = off, 0.02 = the paper's d)
