@@ -112,3 +112,24 @@ def test_load_run_curves(tmp_path):
 
     with pytest.raises(RtSfamnetError, match="no fold results"):
         load_run_curves(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("emotions", [4, 7])
+def test_shipped_weights_carry_the_selected_values(emotions):
+    """The bundled weights embed the spotting values their provenance JSON reports as chosen."""
+    import hashlib
+    from pathlib import Path
+
+    from rt_sfamnet.weights import read_meta
+
+    folder = Path(__file__).resolve().parents[1] / "weights"
+    w = folder / f"sfamnet-{emotions}emo.safetensors"
+    side = json.loads((folder / f"sfamnet-{emotions}emo.json").read_text())
+    assert side["sha256"] == hashlib.sha256(w.read_bytes()).hexdigest()
+    prov = read_meta(w).provenance
+    assert prov["train"]["spotting"] == side["spotting"]
+    assert prov["train"]["mae_labels"] == "phases"
+    nested = side["loso_metrics"]["nested"]
+    assert set(side["loso_metrics"]["nested_values"]) == set(prov["subjects"])
+    assert nested["micro"]["tp"] + nested["micro"]["fn"] == 43  # the dataset's micro-expressions
+    assert nested["macro"]["tp"] + nested["macro"]["fn"] == 18
