@@ -16,16 +16,22 @@ REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "recordings" / "clip.db3"
 
 
+#: The bundled weights' micro threshold (0.5, chosen on the synthetic LOSO curves) misses this
+#: 2-s clip's one micro-expression, whose saturated score gives a flat smoothed top
+#: (docs/synthetic-benchmark.md); 0.3 finds it, and API and command get the same override.
+SPOT = "micro_threshold=0.3"
+
+
 @pytest.fixture(scope="module")
 def cli_out(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cli") / "clip"
-    assert main(["analyze", str(CLIP), "--out", str(out), "--no-progress"]) == 0
+    assert main(["analyze", str(CLIP), "--out", str(out), "--no-progress", "--spot", SPOT]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
 def api_result():
-    return rt_sfamnet.analyze(str(CLIP), progress=False)
+    return rt_sfamnet.analyze(str(CLIP), progress=False, spot=[SPOT])
 
 
 def test_api_events_equal_the_commands(api_result, cli_out):
