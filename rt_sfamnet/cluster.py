@@ -75,3 +75,17 @@ def shard_items(items: Sequence[Any], shard: tuple[int, int] | None) -> list[Any
         return list(items)
     k, n = shard
     return [x for i, x in enumerate(items) if i % n == k - 1]
+
+
+def add_cluster_arguments(parser: Any, unit: str, paths: str, shard_note: str) -> None:
+    """``--workers``, ``--ray-address`` and ``--shard`` of a command that distributes
+    ``unit`` ("folds", "videos"); ``paths`` names the folders every node must see."""
+    parser.add_argument("--workers", type=int, default=0,
+                        help=f"run N {unit} at a time as Ray tasks on a local Ray instance "
+                        "(pip install 'rt-sfamnet[cluster]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDR",
+                        help=f"join an existing Ray cluster (every node must see {paths} at "
+                        "the same paths)")
+    parser.add_argument("--shard", default=None, metavar="K/N",
+                        help=f"only {unit} K, K+N, K+2N, ... (e.g. a Slurm array task); "
+                        f"{shard_note}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rt_sfamnet.cluster import add_cluster_arguments
+
 NAME = "extract"
 HELP = "Extract flow features of a CAS(ME)^3-style dataset into a resumable feature cache."
 
@@ -32,15 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-broken", action="store_true",
                         help="leave out videos with missing frames instead of stopping")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="extract N videos at a time as Ray tasks on a local Ray instance "
-                        "(pip install 'rt-sfamnet[cluster]')")
-    parser.add_argument("--ray-address", default=None, metavar="ADDR",
-                        help="join an existing Ray cluster (every node must see --root and "
-                        "--cache at the same paths)")
-    parser.add_argument("--shard", default=None, metavar="K/N",
-                        help="only videos K, K+N, K+2N, ... (e.g. a Slurm array task; shards "
-                        "can write one cache at the same time)")
+    add_cluster_arguments(parser, "videos", "--root and --cache",
+                          "shards can write one cache at the same time")
     parser.add_argument("--migrate", action="store_true",
                         help="convert an older cache (--cache) to the current format and exit")
 

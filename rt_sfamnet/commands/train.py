@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from rt_sfamnet.cluster import add_cluster_arguments
+
 NAME = "train"
 HELP = "Train and evaluate SFAMNet leave-one-subject-out from a feature cache (resumable)."
 
@@ -41,15 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cuda: the fold's whole training set lives on the GPU")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads per fold, also inside Ray workers (default 1)")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="run N folds at a time as Ray tasks on a local Ray instance "
-                        "(pip install 'rt-sfamnet[cluster]')")
-    parser.add_argument("--ray-address", default=None, metavar="ADDR",
-                        help="join an existing Ray cluster (every node must see --cache and "
-                        "--out at the same paths)")
-    parser.add_argument("--shard", default=None, metavar="K/N",
-                        help="only folds K, K+N, K+2N, ... (e.g. a Slurm array task); writes "
-                        "only those folds' files, no results.json (see --merge)")
+    add_cluster_arguments(parser, "folds", "--cache and --out",
+                          "writes only those folds' files, no results.json (see --merge)")
     parser.add_argument("--merge", action="store_true",
                         help="pool the finished folds into results.json and plots (no training)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -14,6 +14,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from rt_sfamnet.errors import RecordingError
 
@@ -29,6 +30,48 @@ def ground_truth_path(recording: str | Path) -> Path:
 
 
 _META_RE = re.compile(r"Frame number=(\d+);.*?(?:^|;)timestamp=([-0-9.eE+]+)", re.S)
+
+
+class RecordingControls:
+    """What both recording readers (SDK playback and SDK-free rosbags playback) share: the
+    sidecar ground truth and the pacing speed. Subclasses set ``path``, ``_gt``, ``_pacer``
+    and say whether they are open (``_is_open``)."""
+
+    path: Path
+    _gt: list | None
+    _pacer: Any
+
+    def _is_open(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def ground_truth(self) -> list | None:
+        """The true intervals from ``<stem>.gt.csv`` beside the recording, if there is one."""
+        if self._gt is None and not self._is_open():
+            from rt_sfamnet.intervals import read_intervals
+
+            gt = ground_truth_path(self.path)
+            if gt.exists():
+                self._gt = read_intervals(gt)
+        return self._gt
+
+    @property
+    def speed(self) -> float:
+        """Pacing factor for ``realtime`` (> 0; 2.0 = twice real time)."""
+        return self._pacer.speed
+
+    @speed.setter
+    def speed(self, speed: float) -> None:
+        check_speed(speed)
+        self._pacer.set_speed(float(speed))
+
+
+def check_speed(speed: float) -> None:
+    """A playback speed must be > 0 (and finite)."""
+    from rt_sfamnet.errors import SourceError
+
+    if not (speed > 0 and speed != float("inf")):
+        raise SourceError(f"playback speed must be > 0, found {speed}")
 
 
 @dataclass

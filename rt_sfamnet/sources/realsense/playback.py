@@ -43,9 +43,11 @@ from rt_sfamnet.queues import BoundedQueue
 from rt_sfamnet.sources.base import Source
 from rt_sfamnet.sources.realsense.index import (
     DEPTH_MATCH_PERIODS,
+    RecordingControls,
     _check_recording_file,
     _recording_index,
     _StreamIndex,
+    check_speed,
     ground_truth_path,
     nominal_indices,
 )
@@ -170,7 +172,7 @@ _END = object()
 _END_GRACE_S = 0.5
 
 
-class PlaybackSource(Source):
+class PlaybackSource(RecordingControls, Source):
     """Plays a RealSense recording (``.db3`` or ROS1 ``.bag``) through pyrealsense2.
 
     The SDK's playback device runs in non-real-time mode (``playback.set_real_time(False)``)
@@ -211,7 +213,7 @@ class PlaybackSource(Source):
         self.path = Path(path)
         self.name = f"recording {self.path.name}"
         self.realtime = bool(realtime)
-        _check_speed(speed)
+        check_speed(speed)
         self.stall_timeout_s = float(stall_timeout_s)
         self.fps = 30.0
         self._pacer = Pacer(self.fps, float(speed))
@@ -283,23 +285,8 @@ class PlaybackSource(Source):
     def frame_count(self) -> int | None:
         return self._frame_count
 
-    @property
-    def ground_truth(self) -> list[Interval] | None:
-        if self._gt is None and not self._opened:
-            gt = ground_truth_path(self.path)
-            if gt.exists():
-                self._gt = read_intervals(gt)
-        return self._gt
-
-    @property
-    def speed(self) -> float:
-        """Pacing factor for ``realtime`` (> 0; 2.0 = twice real time)."""
-        return self._pacer.speed
-
-    @speed.setter
-    def speed(self, speed: float) -> None:
-        _check_speed(speed)
-        self._pacer.set_speed(float(speed))
+    def _is_open(self) -> bool:
+        return self._opened
 
     @property
     def registered(self) -> bool:
@@ -498,8 +485,3 @@ class PlaybackSource(Source):
                 f"{self.path}: playback stopped after frame {self._next_index - 1} of "
                 f"{len(self._color_idx)}: truncated or damaged recording"
             )
-
-
-def _check_speed(speed: float) -> None:
-    if not speed > 0:
-        raise SourceError(f"playback speed must be > 0, found {speed}")

@@ -43,7 +43,9 @@ from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.sources.base import Source
 from rt_sfamnet.sources.realsense.index import (
     DEPTH_MATCH_PERIODS,
+    RecordingControls,
     _check_recording_file,
+    check_speed,
     ground_truth_path,
     nominal_indices,
 )
@@ -273,7 +275,7 @@ def decode_image(msg: Any, kind: str) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, ::-1] if enc == "bgr8" else img)
 
 
-class RosbagPlaybackSource(Source):
+class RosbagPlaybackSource(RecordingControls, Source):
     """Plays a RealSense recording with ``rosbags`` and NumPy/OpenCV only (no SDK).
 
     Same frames, numbering, seeking and pacing as
@@ -295,8 +297,7 @@ class RosbagPlaybackSource(Source):
         self.path = Path(path)
         self.name = f"recording {self.path.name}"
         self.realtime = bool(realtime)
-        if not speed > 0:
-            raise SourceError(f"playback speed must be > 0, found {speed}")
+        check_speed(speed)
         self.fps = 30.0
         self._pacer = Pacer(self.fps, float(speed))
         self._index: RecordingIndex | None = None
@@ -333,23 +334,8 @@ class RosbagPlaybackSource(Source):
     def registered(self) -> bool:
         return bool(self._index and self._index.registered)
 
-    @property
-    def ground_truth(self) -> list[Interval] | None:
-        if self._gt is None and self._index is None:
-            gt = ground_truth_path(self.path)
-            if gt.exists():
-                self._gt = read_intervals(gt)
-        return self._gt
-
-    @property
-    def speed(self) -> float:
-        return self._pacer.speed
-
-    @speed.setter
-    def speed(self, speed: float) -> None:
-        if not speed > 0:
-            raise SourceError(f"playback speed must be > 0, found {speed}")
-        self._pacer.set_speed(float(speed))
+    def _is_open(self) -> bool:
+        return self._index is not None
 
     def seek(self, index: int) -> None:
         index = int(index)
