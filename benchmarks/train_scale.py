@@ -9,7 +9,7 @@ included) in a child process and reads the child's peak RSS.
 Usage::
 
     python benchmarks/train_scale.py --subjects 20 --samples-per-subject 19000 --float16 \\
-        --dir /tmp/scale20 --json
+        --dir scale20 --json
 
 Prints one JSON line: ``subjects``, ``samples``, ``cache_bytes``, ``peak_rss_mb``,
 ``write_seconds``, ``fold_seconds``. The cache is deleted afterwards unless ``--keep``.

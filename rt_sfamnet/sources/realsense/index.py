@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ def ground_truth_path(recording: str | Path) -> Path:
 _META_RE = re.compile(r"Frame number=(\d+);.*?(?:^|;)timestamp=([-0-9.eE+]+)", re.S)
 
 
-class RecordingControls:
+class RecordingControls(ABC):
     """What both recording readers (SDK playback and SDK-free rosbags playback) share: the
     sidecar ground truth and the pacing speed. Subclasses set ``path``, ``_gt``, ``_pacer``
     and say whether they are open (``_is_open``)."""
@@ -41,8 +42,9 @@ class RecordingControls:
     _gt: list | None
     _pacer: Any
 
+    @abstractmethod
     def _is_open(self) -> bool:
-        raise NotImplementedError
+        """True once the recording is open (its ground truth is then already read)."""
 
     @property
     def ground_truth(self) -> list | None:
