@@ -21,20 +21,6 @@ SUMMARY_KEYS = {"frames_in", "frames_analyzed", "frames_dropped", "input_fps", "
                 "latency_ms_p50", "latency_ms_p95", "backend", "events"}
 
 
-@pytest.fixture(scope="module")
-def weights_file(tmp_path_factory) -> Path:
-    """A seeded untrained network saved in our weights format (the plumbing does not care)."""
-    import torch
-
-    from rt_sfamnet.model import SFAMNet
-    from rt_sfamnet.weights import WeightsMeta, save_weights
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("w") / "untrained.safetensors"
-    save_weights(SFAMNet(4), path, WeightsMeta(emotions=4, provenance={"note": "untrained"}))
-    return path
-
-
 def read_frames(path: Path) -> list[dict]:
     with path.open(newline="") as fh:
         return list(csv.DictReader(fh))

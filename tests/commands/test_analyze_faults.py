@@ -24,20 +24,6 @@ CLIP = REPO / "recordings" / "clip.db3"
 ENGINE_THREADS = {f"rt-sfamnet-{n}" for n in ("capture", "face", "flow", "inference")}
 
 
-@pytest.fixture(scope="module")
-def weights_file(tmp_path_factory) -> Path:
-    """A seeded untrained network (the plumbing does not care what it says)."""
-    import torch
-
-    from rt_sfamnet.model import SFAMNet
-    from rt_sfamnet.weights import WeightsMeta, save_weights
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("w") / "untrained.safetensors"
-    save_weights(SFAMNet(4), path, WeightsMeta(emotions=4, provenance={"note": "untrained"}))
-    return path
-
-
 def rows_of(path: Path) -> list[dict]:
     with path.open(newline="") as fh:
         return list(csv.DictReader(fh))
