@@ -63,6 +63,8 @@ class WeightsMeta:
         frame_skip: the score sampling step in frames the network was trained with.
         units: human-readable units of the three maps (before ``input_scale``).
         provenance: free-form facts (source file, training run, dataset, licence, date).
+        registration: the head-motion compensation the maps were made with
+            (``FeatureConfig.registration``: ``"none"`` or ``"landmarks"``).
     """
 
     emotions: int
@@ -71,6 +73,7 @@ class WeightsMeta:
     frame_skip: int = 2
     units: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    registration: str = "none"
 
     def __post_init__(self) -> None:
         if self.emotions not in (4, 7):
@@ -79,6 +82,9 @@ class WeightsMeta:
             raise WeightsError(
                 f"weights metadata: flow_mode must be one of {FLOW_MODES}, found {self.flow_mode!r}"
             )
+        if self.registration not in ("none", "landmarks"):
+            raise WeightsError(f"weights metadata: registration must be 'none' or 'landmarks', "
+                               f"found {self.registration!r}")
         if not self.units:
             self.units = DEFAULT_UNITS[self.flow_mode]
 

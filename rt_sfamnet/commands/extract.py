@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=32, help="pairs per flow batch (32)")
     parser.add_argument("--tvl1-preset", default=None,
                         help="FeatureConfig.tvl1_preset (default: the feature stage's default)")
+    parser.add_argument("--registration", choices=("none", "landmarks"), default="none",
+                        help="head-motion compensation before the flow (FeatureConfig."
+                        "registration; default none, the release)")
     parser.add_argument("--skip-broken", action="store_true",
                         help="leave out videos with missing frames instead of stopping")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     features = {}
     if args.tvl1_preset:
         features["tvl1_preset"] = args.tvl1_preset
+    if args.registration != "none":
+        features["registration"] = args.registration
     cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
                         float16=args.float16, batch=args.batch, features=features)
     summary = extract_dataset(ds, FeatureCache(args.cache), cfg,

@@ -109,6 +109,7 @@ def _features(config: Any, meta: Any, backend: str) -> FeatureConfig:
     if meta is not None:
         values["mode"] = getattr(meta, "flow_mode", "hybrid")
         values["input_scale"] = float(getattr(meta, "input_scale", 1.0))
+        values["registration"] = getattr(meta, "registration", "none")
     values["backend"] = "cupy" if backend == "cuda" else "numpy"
     values.update(dict(given or {}))
     return config_from_mapping(FeatureConfig, values, "features")

@@ -50,13 +50,15 @@ def _weights_meta(cfg: TrainConfig, cache_meta: dict[str, Any], input_scale: flo
         provenance = {**provenance, "input_clip": float(cfg.clip)}
     return WeightsMeta(emotions=cfg.emotions, flow_mode=cache_meta.get("flow", "hybrid"),
                        input_scale=total, frame_skip=int(cache_meta["frame_skip"]),
-                       provenance=provenance)
+                       provenance=provenance,
+                       registration=(cache_meta.get("features") or {}).get("registration",
+                                                                            "none"))
 
 
 #: TrainConfig fields that must agree for a run folder to be resumed or merged.
 RESUME_KEYS = ("emotions", "steps", "batch_size", "lr", "lam", "neg_ratio", "clip", "aug_min",
                "aug_max", "aug_step", "mode", "seed", "input_scale", "init_weights",
-               "release_exact", "mae_labels")
+               "release_exact", "mae_labels", "neutral_recognition")
 
 
 class Run:
