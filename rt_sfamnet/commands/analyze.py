@@ -5,9 +5,9 @@ folder or the simulator and writes, into ``DIR`` (into ``DIR/<source stem>/`` fo
 several sources; a source that cannot be read is reported and the others go on, exit 2):
 
 - ``frames.csv`` — one row per analysed frame: ``frame, timestamp, input, face_found,
-  face_x0, face_y0, face_size, depth_ok, score, micro_smoothed, macro_smoothed,
-  prob_<class>..., argmax_class, latency_ms`` (see
-  :class:`~rt_sfamnet.pipeline.writers.FrameCsvWriter`);
+  face_x0, face_y0, face_size, depth_ok, gap, score, micro_smoothed, macro_smoothed,
+  prob_<class>..., argmax_class, latency_ms`` (defined, with units, in
+  :data:`rt_sfamnet.pipeline.results.FRAME_COLUMNS`);
 - ``events.csv`` — spotted intervals in the interval-file format (``subject, video, onset,
   apex, offset, type, emotion``) plus ``start_s, end_s, confidence`` (usable as ``--pred``
   of ``rt-sfamnet evaluate``); ``events.json`` — the same as a list of objects;
@@ -21,6 +21,9 @@ are finalised when the run ends for any reason (end of file, Ctrl-C, SIGTERM or 
 camera unplugged), so an interrupted run leaves complete, valid files with ``"status":
 "interrupted"`` (exit status 128 + the signal) or ``"error"``. ``DIR`` is locked while a run
 writes it, and a previous run's files are removed first (:mod:`rt_sfamnet.pipeline.outdir`).
+
+The options become :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions`, which
+:func:`rt_sfamnet.analyze` builds from its keywords of the same names.
 """
 
 from __future__ import annotations

@@ -158,7 +158,7 @@ EVENT_COLUMNS: tuple[Column, ...] = (
     Column("subject", "str", "subject name (the ground truth's, else 'live')"),
     Column("video", "str", "video name (the ground truth's, else the source's file stem)"),
     Column("onset", "int", "first frame of the interval (0-based)"),
-    Column("apex", "int", "apex frame", nullable=True),
+    Column("apex", "int", "apex frame (the peak of the smoothed score)", nullable=True),
     Column("offset", "int", "last frame of the interval (inclusive)"),
     Column("type", "str", "'micro' or 'macro'"),
     Column("emotion", "str", "most common predicted class over onset..apex"),
