@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rt_sfamnet.errors import InputFileError
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -348,20 +350,25 @@ class ResultsTable:
 
     @classmethod
     def from_dir(cls, out: str | Path) -> ResultsTable:
-        """Load an analysis folder back (``frames.csv``, ``events.csv``, ``summary.json``)."""
+        """Load an analysis folder back (``frames.csv``, ``events.csv``, ``summary.json``).
+
+        Columns this release does not define are kept as text. A folder without these
+        files, or a file that cannot be read, raises InputFileError naming it.
+        """
         out = Path(out)
-        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-        with (out / "frames.csv").open(newline="", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, [])
-            names = tuple(h[len(PROB_PREFIX):] for h in header if h.startswith(PROB_PREFIX))
-            cols = {c.name: c for c in frame_columns(names)}
-            frames = [{h: _parse(cols[h], v) for h, v in zip(header, row, strict=True)}
-                      for row in reader]
-        with (out / "events.csv").open(newline="", encoding="utf-8") as fh:
+        for name in ("summary.json", "frames.csv", "events.csv"):
+            if not (out / name).is_file():
+                raise InputFileError(f"{out}: expected an analysis folder (frames.csv, "
+                                     f"events.csv, summary.json), found no {name}")
+        try:
+            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            frames, names = _read_frames(out / "frames.csv")
             ecols = {c.name: c for c in EVENT_COLUMNS}
-            events = [{k: _parse(ecols[k], v) for k, v in row.items() if k in ecols}
-                      for row in csv.DictReader(fh)]
+            with (out / "events.csv").open(newline="", encoding="utf-8") as fh:
+                events = [{k: _parse(ecols.get(k), v) for k, v in row.items()}
+                          for row in csv.DictReader(fh)]
+        except (ValueError, OSError, TypeError) as exc:
+            raise InputFileError(f"{out}: cannot read the analysis results ({exc})") from None
         return cls(tuple(summary.get("class_names") or names), frames, events,
                    float(summary.get("fps") or 30.0), summary)
 
@@ -383,7 +390,25 @@ class ResultsTable:
         return [event_json(e) for e in self.events]
 
 
-def _parse(col: Column, cell: str) -> Any:
+def _read_frames(path: Path) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The rows of a ``frames.csv`` and its class names (from the ``prob_`` columns)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        names = tuple(h[len(PROB_PREFIX):] for h in header if h.startswith(PROB_PREFIX))
+        cols = {c.name: c for c in frame_columns(names)}
+        rows = []
+        for row in reader:
+            if len(row) != len(header):
+                raise ValueError(f"{path.name} line {reader.line_num}: {len(row)} cells, "
+                                 f"expected {len(header)}")
+            rows.append({h: _parse(cols.get(h), v) for h, v in zip(header, row, strict=True)})
+    return rows, names
+
+
+def _parse(col: Column | None, cell: str) -> Any:
+    if col is None:
+        return cell
     if cell == "":
         return "" if col.dtype == "str" else None
     if col.dtype == "int":

@@ -158,3 +158,14 @@ def test_subject_and_video_naming_rule():
     assert subject_video("camera") == ("live", "camera")
     assert subject_video("/data/frames/", None, "given") == ("live", "given")
     assert video_name("/data/frames/") == "frames" and video_name("") == "stream"
+
+
+def test_from_dir_of_a_folder_that_is_not_an_analysis_is_one_clear_error(folder, tmp_path):
+    from rt_sfamnet.errors import InputFileError
+
+    with pytest.raises(InputFileError, match="found no summary.json"):
+        ResultsTable.from_dir(tmp_path / "empty")
+    with (folder / "frames.csv").open("a") as fh:
+        fh.write("40,1.0,x\n")  # a cut row
+    with pytest.raises(InputFileError, match="frames.csv line 12: 3 cells"):
+        ResultsTable.from_dir(folder)
