@@ -47,6 +47,8 @@ from rt_sfamnet.frames import RGBDFrame
 
 __all__ = [
     "Crop",
+    "DEPTH_MODES",
+    "FLOW_MODES",
     "FeatureConfig",
     "area_matrix",
     "clean_scene_w",
@@ -62,7 +64,13 @@ __all__ = [
     "w_valid_mask",
 ]
 
-MODES = ("optical", "scene", "hybrid")
+FLOW_MODES = ("hybrid", "scene", "optical")
+"""The feature (flow) modes, the default first: ``hybrid`` (O_u, O_v, S_w), ``scene`` (S_u,
+S_v, S_w), ``optical`` (O_u, O_v, O_strain). The one list: weights metadata, the command
+line and the app's menu read it."""
+
+DEPTH_MODES = ("scene", "hybrid")
+"""The modes whose maps use depth (a window without depth is a ``missing_depth`` gap)."""
 REGISTRATIONS = ("none", "landmarks")
 #: registration warps only when the stable landmarks moved by more than this (RMS, crop
 #: pixels): below it, MediaPipe's landmark jitter (~0.5 px) would add more motion than the
@@ -127,8 +135,8 @@ class FeatureConfig:
             val = getattr(self, name)
             if val is not None and not float(val) > 0:
                 raise ValueError(f"{name} must be > 0 millimetres or None, found {val!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {list(MODES)}, found {self.mode!r}")
+        if self.mode not in FLOW_MODES:
+            raise ValueError(f"mode must be one of {list(FLOW_MODES)}, found {self.mode!r}")
         if self.crop_size < 16:
             raise ValueError(f"crop_size must be >= 16, found {self.crop_size}")
         if not 1 <= self.map_size <= self.crop_size:
@@ -589,7 +597,7 @@ def _flows_single(c0: Crop, c1: Crop, config: FeatureConfig, backend: Any):
     if config.mode in ("optical", "hybrid"):
         oflow = tvl1(put(c0.grey), put(c1.grey), backend=backend, preset=config.tvl1_preset,
                      **config.tvl1_params)
-    if config.mode in ("scene", "hybrid"):
+    if config.mode in DEPTH_MODES:
         sflow = rgbd_flow(put(c0.color), put(c0.depth), put(c1.color), put(c1.depth), c0.fx,
                           c0.fy, c0.cx, c0.cy, backend=backend, preset=config.rgbd_preset,
                           **config.rgbd_params)
@@ -649,7 +657,7 @@ def pair_maps_batch(c0s: Sequence[Crop], c1s: Sequence[Crop],
             g1 = _stack(be, [c.grey for c in c1s])
             oflow = tvl1_batch(g0, g1, backend=be, preset=config.tvl1_preset,
                                **config.tvl1_params)
-        if config.mode in ("scene", "hybrid"):
+        if config.mode in DEPTH_MODES:
             col0 = _stack(be, [c.color for c in c0s])
             col1 = _stack(be, [c.color for c in c1s])
             d0 = _stack(be, [c.depth for c in c0s])

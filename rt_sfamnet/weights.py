@@ -29,12 +29,12 @@ from typing import Any
 import torch
 
 from rt_sfamnet.errors import WeightsError
+from rt_sfamnet.features import FLOW_MODES
 from rt_sfamnet.model import SFAMNet
 from rt_sfamnet.resources import data_dir
 
 METADATA_KEY = "rt_sfamnet"
 FORMAT_VERSION = 1
-FLOW_MODES = ("hybrid", "scene", "optical")
 
 WEIGHTS_DIR = data_dir("weights")
 """The default weights' folder: the wheel's package data, else the checkout's ``weights/``

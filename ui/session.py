@@ -12,7 +12,6 @@ overtaken by a newer one is stopped and never reported.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,6 +66,16 @@ class OpenRequest:
     spotting: dict | None = None
     weights_spotting: bool = True
 
+    def options(self) -> Any:
+        """The request as :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions` (the one
+        builder of an engine's configuration)."""
+        from rt_sfamnet.pipeline.analysis import AnalysisOptions
+
+        return AnalysisOptions(weights=self.weights, emotions=self.emotions,
+                               flow_mode=self.flow_mode, spot=dict(self.spotting or {}),
+                               release_spotting=not self.weights_spotting,
+                               realtime=self.realtime, speed=float(self.speed))
+
 
 @dataclass
 class OpenedSource:
@@ -76,7 +85,7 @@ class OpenedSource:
     spec: str
     label: str
     request: OpenRequest
-    spotting: dict  # the SpottingConfig values changed from the defaults (weights', user's)
+    spotting: dict  # the SpottingConfig values changed from the release's (Settings.spotting_changed)
 
 
 class EngineSession(QObject):
@@ -178,32 +187,14 @@ class EngineSession(QObject):
             spec = resolve_spec(spec, self.progress.emit)
             if not self._is_current(gen):
                 return
-            base = self.engine_config or EngineConfig()
-            features = base.features
-            if request.flow_mode:  # the one setting the window may change besides spotting
-                if dataclasses.is_dataclass(features):
-                    features = dataclasses.replace(features, mode=request.flow_mode)
-                else:
-                    features = {**dict(features or {}), "mode": request.flow_mode}
-            config = dataclasses.replace(
-                base,
-                weights=request.weights if request.weights else base.weights,
-                emotions=request.emotions if request.emotions else base.emotions,
-                realtime=request.realtime,
-                speed=float(request.speed),
-                spotting=dict(request.spotting or {}),
-                weights_spotting=bool(request.weights_spotting),
-                features=features,
-            )
+            config = request.options().engine_config(self.engine_config or EngineConfig())
             from rt_sfamnet.sources.realsense.tee import RecordingTee
 
             source = RecordingTee(make_source(spec))  # the Record toggle (ui.recording)
             cached = self._predictors.get((config.weights, config.emotions))
             engine = Engine(source, config, predictor=cached)  # settings resolved once, here
             self._predictors = {(config.weights, config.emotions): engine.predictor}
-            changed = dict(engine.settings.spotting_from_weights) if request.weights_spotting else {}
-            changed.update(request.spotting or {})
-            changed.pop("frame_skip", None)  # the engine's schedule decides
+            changed = engine.settings.spotting_changed  # resolved once, by the engine
             engine.start()
             self._current = engine
             if request.start_frame and getattr(source, "seekable", False):

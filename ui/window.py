@@ -522,12 +522,15 @@ class MainWindow(QMainWindow):
 
     def export(self, path: str | Path, fmt: str = "csv") -> list[Path]:
         """Write the events and per-frame scores next to ``path``; returns the files."""
+        from rt_sfamnet.pipeline.writers import source_label
         from ui.export import export_session
 
+        engine = self.opened.engine if self.opened else None
         try:
             files = export_session(
                 path, fmt, self.history, self.events.sorted(), self.class_names, self.fps,
-                self.spec or "session", self.opened.engine.ground_truth if self.opened else None,
+                self.spec or "session", engine.ground_truth if engine else None,
+                source_label(engine.source) if engine else "",
             )
         except Exception as exc:  # noqa: BLE001
             self.show_error(f"Export failed: {describe_error(exc)}")

@@ -11,6 +11,8 @@ HELP = "Extract flow features of a CAS(ME)^3-style dataset into a resumable feat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rt_sfamnet.features import FLOW_MODES
+
     parser.add_argument("--dataset", choices=("casme3", "synthetic", "recordings"),
                         default="casme3",
                         help="dataset kind: casme3 and synthetic use the CAS(ME)^3 part A "
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotations", default=None,
                         help="folder of the annotation tables (default: searched under --root)")
     parser.add_argument("--cache", required=True, help="feature cache folder (created/resumed)")
-    parser.add_argument("--flow", choices=("hybrid", "scene", "optical"), default="hybrid",
+    parser.add_argument("--flow", choices=FLOW_MODES, default="hybrid",
                         help="which flow feeds the three streams (default hybrid: O_u, O_v, S_w)")
     parser.add_argument("--float16", action="store_true", help="store maps as float16")
     parser.add_argument("--frame-skip", type=int, default=2, help="frames between samples (2)")

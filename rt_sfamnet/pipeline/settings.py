@@ -27,7 +27,7 @@ from typing import Any
 from rt_sfamnet.config import config_from_mapping
 from rt_sfamnet.errors import ConfigError
 from rt_sfamnet.features import FeatureConfig
-from rt_sfamnet.spotting import SpottingConfig
+from rt_sfamnet.spotting import SpottingConfig, spotting_changes, spotting_config
 
 __all__ = ["Settings", "resolve_device", "resolve_settings", "weights_spotting", "k_sw_for_fps"]
 
@@ -45,6 +45,10 @@ class Settings:
         spotting: the streaming spotter's configuration (``frame_skip`` and ``fps`` set).
         input_clip: clamp of the maps before the network (None: no clamp).
         spotting_from_weights: the spotting values read from the weights (for reports).
+
+    ``spotting`` is built by :func:`rt_sfamnet.spotting.spotting_config`, the one function
+    that sets a spotting configuration's ``frame_skip`` and ``fps`` (LOSO evaluation and the
+    tuning use it too).
     """
 
     backend: str
@@ -55,6 +59,12 @@ class Settings:
     spotting: SpottingConfig
     input_clip: float | None
     spotting_from_weights: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def spotting_changed(self) -> dict[str, Any]:
+        """The spotting values that differ from the release's (the weights' and the user's;
+        ``frame_skip`` and ``fps`` left out): what the app and reports list as changed."""
+        return spotting_changes(self.spotting)
 
 
 def resolve_device(device: str) -> str:
@@ -123,10 +133,7 @@ def _spotting(config: Any, meta: Any, frame_skip: int, fps: float) -> tuple[Spot
     else:
         values = dict(from_weights) if config.weights_spotting else {}
         values.update(dict(given or {}))
-    values.pop("frame_skip", None)  # the engine's schedule decides
-    values.pop("fps", None)
-    values.update(frame_skip=frame_skip, fps=float(fps))
-    return config_from_mapping(SpottingConfig, values, "spotting"), from_weights
+    return spotting_config(values, frame_skip, fps), from_weights  # the schedule decides
 
 
 def resolve_settings(config: Any, meta: Any, backend: str, fps: float | None) -> Settings:
