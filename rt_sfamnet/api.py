@@ -43,7 +43,9 @@ class Analysis:
             video, onset, apex, offset, type, emotion, start_s, end_s, confidence``; frames
             0-based, seconds from the start of the source).
         summary: the ``summary.json`` object (status, counts, rates, latencies, settings,
-            weights, and the MEGC metrics when the source has ground truth).
+            weights, what the network was fed and trained on: ``depth``, ``input`` (e.g.
+            ``"no depth: optical-flow model"``), ``training_data``, ``warnings``; and the
+            MEGC metrics when the source has ground truth).
         out: the folder holding the files, or None when they were temporary.
     """
 
@@ -87,13 +89,15 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             seconds: float | None = None, progress: bool = True, *,
             out: str | Path | None = None, gt: str | Path | None = None,
             emotions: int | None = None, frame_skip: int | None = None,
-            device: str = "auto", realtime: bool = False) -> Analysis:
+            device: str = "auto", realtime: bool = False, flow_mode: str | None = None,
+            zero_depth_experiment: bool = False) -> Analysis:
     """Analyse ``source`` headless, as ``rt-sfamnet analyze`` does, and return the tables.
 
     Args:
         source: ``"camera"``, ``"sim"``, a ``.bag``/``.db3`` recording,
             a frame folder, or an unopened :class:`~rt_sfamnet.sources.base.Source`.
-        weights: a weights file; None: the bundled default weights.
+        weights: a weights file; None: the bundled weights for the source (the optical-flow
+            network for a source without depth, :func:`rt_sfamnet.weights.default_weights`).
         spot: spotting overrides over the weights' values, ``{"k_micro": 2}`` or
             ``["k_micro=2"]`` (as ``--spot``).
         seconds: stop after this many seconds of input (needed for a camera).
@@ -101,6 +105,10 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         out: also keep the files (``frames.csv``, ``events.csv/json``, ``summary.json``) here.
         gt: a ground-truth interval CSV overriding the source's own.
         emotions, frame_skip, device, realtime: as the command's options.
+        flow_mode: ``"hybrid"``, ``"scene"`` or ``"optical"`` (``--flow-mode``); None: the
+            weights' own.
+        zero_depth_experiment: allow depth-trained weights on a source without depth (w = 0),
+            labelled in the summary (``--zero-depth-experiment``).
 
     Returns:
         An :class:`Analysis` (``.frames``, ``.events``, ``.summary``).
@@ -117,7 +125,9 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
     config = EngineConfig(  # the command's engine_config with its defaults
         frame_skip=frame_skip, realtime=bool(realtime), speed=1.0,
         weights=None if weights is None else str(weights), emotions=emotions, device=device,
-        keep_maps=False, spotting=_spot_overrides(spot), weights_spotting=True)
+        keep_maps=False, spotting=_spot_overrides(spot), weights_spotting=True,
+        features={"mode": flow_mode} if flow_mode else None,
+        zero_depth_experiment=bool(zero_depth_experiment))
     if isinstance(source, (str, Path)):
         video = Path(str(source)).stem or "stream"
         src = make_source(source)

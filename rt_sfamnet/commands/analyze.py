@@ -12,7 +12,9 @@ several sources; a source that cannot be read is reported and the others go on, 
   apex, offset, type, emotion``) plus ``start_s, end_s, confidence`` (usable as ``--pred``
   of ``rt-sfamnet evaluate``); ``events.json`` — the same as a list of objects;
 - ``summary.json`` — ``frames_in, frames_analyzed, frames_dropped, input_fps,
-  analyzed_per_s, latency_ms_p50, latency_ms_p95, backend, events`` and more; with ground
+  analyzed_per_s, latency_ms_p50, latency_ms_p95, backend, events``, what the network was
+  fed and trained on (``depth``, ``input``, ``training_data``, ``zero_depth_experiment``,
+  ``warnings``: :func:`rt_sfamnet.pipeline.inputs.run_labels`) and more; with ground
   truth (the source's own, e.g. a simulated recording's ``.gt.csv``, or ``--gt``) also the
   MEGC spotting and analysis metrics of :func:`rt_sfamnet.metrics.evaluate_intervals`.
 
@@ -61,6 +63,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                         help="a spotting setting (rt_sfamnet.spotting.SpottingConfig), e.g. "
                         "--spot k_micro=2 --spot variant=paper; repeatable")
+    parser.add_argument("--flow-mode", choices=("hybrid", "scene", "optical"), default=None,
+                        help="flow features fed to the network (default: what the weights were "
+                        "trained with; 'optical' without --weights picks the optical-flow "
+                        "weights, as a source without depth does)")
+    parser.add_argument("--zero-depth-experiment", action="store_true",
+                        help="allow depth-trained weights (or a depth flow mode) on a source "
+                        "without depth, feeding w = 0; recorded in summary.json as an "
+                        "experiment (refused otherwise)")
     parser.add_argument("--release-spotting", action="store_true",
                         help="start from the release's spotting values instead of the ones the "
                         "weights were evaluated with (recorded by `rt-sfamnet train`)")
@@ -93,6 +103,8 @@ def engine_config(args: argparse.Namespace, keep_maps: bool = False) -> Any:
         keep_maps=keep_maps,
         spotting=parse_overrides(args.spot),  # bad keys fail here, before any work
         weights_spotting=not args.release_spotting,
+        features={"mode": args.flow_mode} if getattr(args, "flow_mode", None) else None,
+        zero_depth_experiment=bool(getattr(args, "zero_depth_experiment", False)),
     )
 
 
@@ -144,6 +156,11 @@ def _analyze_one(args: argparse.Namespace, source: str, out: Path, stop: Any) ->
 
         src = RecordingTee(src, args.record)
     engine = Engine(src, engine_config(args))
+    if not getattr(args, "quiet", False):
+        from rt_sfamnet.pipeline.inputs import run_labels
+
+        for note in run_labels(engine)["warnings"]:  # also in summary.json "warnings"
+            print(f"rt-sfamnet analyze: warning: {source}: {note}", file=sys.stderr)
     result = run_headless(engine, opts)
     written = json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
     if getattr(args, "record", None):
