@@ -42,8 +42,8 @@ TRAINING_DATA = ("synthetic", "casme3", "own-recordings")
 """Values of ``provenance["training_data"]``: the simulator's faces, CAS(ME)^3 (real RGB-D
 faces, e.g. the official checkpoints) or the user's own reviewed recordings. A mix is a list."""
 
-DATASET_TRAINING_DATA = {"synthetic": "synthetic", "casme3": "casme3",
-                         "recordings": "own-recordings"}
+DATASET_TRAINING_DATA = {"synthetic": "synthetic", "synthetic-maps": "synthetic",
+                         "casme3": "casme3", "recordings": "own-recordings"}
 """A feature cache's dataset kind (``extract --dataset``) -> its ``training_data`` value."""
 
 WEIGHTS_DIR = data_dir("weights")
