@@ -444,5 +444,6 @@ def import_official(
     meta = official_meta(pkl, emotions)
     if provenance:
         meta.provenance.update(provenance)
+        check_training_data(meta.provenance["training_data"])
     save_weights(model, out, meta)
     return meta
