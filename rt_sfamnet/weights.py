@@ -93,6 +93,8 @@ class WeightsMeta:
             )
         if not self.units:
             self.units = DEFAULT_UNITS[self.flow_mode]
+        if self.provenance is None:
+            self.provenance = {}
         if not isinstance(self.provenance, dict):
             raise WeightsError(f"weights metadata: provenance must be a JSON object, found "
                                f"{type(self.provenance).__name__}")

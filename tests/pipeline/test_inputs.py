@@ -129,3 +129,34 @@ def test_which_recordings_count_as_simulated(tmp_path):
     (tmp_path / "person.gt.csv").write_text(
         "subject,video,onset,apex,offset,type,emotion\ns01,person,3,5,9,micro,happy\n")
     assert not is_simulated(make_source(str(other)))
+
+
+@pytest.mark.parametrize("trained, mode, refused", [
+    ("optical", None, False), ("optical", "optical", False), ("optical", "hybrid", True),
+    ("hybrid", None, True), ("scene", None, True), ("hybrid", "optical", True),
+])
+def test_resolve_settings_refuses_depth_on_a_source_without_it(trained, mode, refused):
+    """Weights trained with depth, or a depth flow mode, on a source without depth: refused,
+    allowed as the labelled experiment; on an RGB-D source nothing changes."""
+    from rt_sfamnet.pipeline import resolve_settings
+    from rt_sfamnet.weights import WeightsMeta
+
+    meta = WeightsMeta(emotions=4, flow_mode=trained,
+                       provenance={"training_data": ["synthetic", "own-recordings"]})
+    features = {"mode": mode} if mode else None
+    config = EngineConfig(features=features)
+    if refused:
+        with pytest.raises(ConfigError, match="source has no depth"):
+            resolve_settings(config, meta, "cpu", 30, has_depth=False)
+    else:
+        s = resolve_settings(config, meta, "cpu", 30, has_depth=False)
+        assert s.has_depth is False and s.zero_depth_experiment is False
+    s = resolve_settings(EngineConfig(features=features, zero_depth_experiment=True), meta,
+                         "cpu", 30, has_depth=False)
+    assert s.zero_depth_experiment is refused
+    s = resolve_settings(config, meta, "cpu", 30)
+    assert s.has_depth is True and s.zero_depth_experiment is False
+    assert s.training_data == ("synthetic", "own-recordings") and s.weights_flow_mode == trained
+    from rt_sfamnet.pipeline.inputs import training_text
+
+    assert training_text(s) == "trained on synthetic faces + own recordings"
