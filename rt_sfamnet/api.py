@@ -45,7 +45,9 @@ class Analysis:
             offset, type, emotion, start_s, end_s, confidence``; frames 0-based, seconds from
             the start of the source).
         summary: the ``summary.json`` object (status, counts, rates, latencies, settings,
-            weights, and the MEGC metrics when the source has ground truth).
+            weights, what the network was fed and trained on: ``depth``, ``input`` (e.g.
+            ``"no depth: optical-flow model"``), ``training_data``, ``warnings``; and the
+            MEGC metrics when the source has ground truth).
         out: the folder holding the files, or None when they were temporary.
     """
 
@@ -78,7 +80,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             flow_mode: str | None = None, release_spotting: bool = False,
             protocol: str = "megc", gt_video: str | None = None,
             record: str | Path | None = None,
-            camera: Mapping[str, Any] | Iterable[str] | None = None) -> Analysis:
+            camera: Mapping[str, Any] | Iterable[str] | None = None,
+            zero_depth_experiment: bool = False) -> Analysis:
     """Analyse ``source`` headless, as ``rt-sfamnet analyze`` does, and return the tables.
 
     Every analysis option of the command is a keyword of the same name (``--no-progress``
@@ -88,7 +91,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
     Args:
         source: ``"camera"``, ``"sim"``, a ``.bag``/``.db3`` recording,
             a frame folder, or an unopened :class:`~rt_sfamnet.sources.base.Source`.
-        weights: a weights file; None: the bundled default weights.
+        weights: a weights file; None: the bundled weights for the source (the optical-flow
+            network for a source without depth, :func:`rt_sfamnet.weights.default_weights`).
         spot: spotting overrides over the weights' values, ``{"k_micro": 2}`` or
             ``["k_micro=2"]`` (as ``--spot``).
         seconds: stop after this many seconds of input (needed for a camera).
@@ -104,6 +108,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         camera: camera controls for a ``"camera"`` source, ``["exposure=8000"]`` or
             ``{"exposure": 8000}`` (as ``--camera``).
         emotions, frame_skip, device, realtime, speed: as the command's options.
+        zero_depth_experiment: allow depth-trained weights on a source without depth (w = 0),
+            labelled in the summary (``--zero-depth-experiment``).
 
     Returns:
         An :class:`Analysis` (``.frames``, ``.events``, ``.summary``).
@@ -121,7 +127,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         release_spotting=release_spotting, device=device, realtime=bool(realtime),
         speed=speed, seconds=seconds, gt=None if gt is None else str(gt), gt_video=gt_video,
         protocol=protocol, record=None if record is None else str(record), camera=camera,
-        progress=progress)
+        progress=progress, zero_depth_experiment=bool(zero_depth_experiment))
     with tempfile.TemporaryDirectory(prefix="rt-sfamnet-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         result, written = run_analysis(source, folder, options)

@@ -144,3 +144,22 @@ def test_top_level_exports_are_lazy():
     assert res.stdout.strip() == "ok", res.stderr
     with pytest.raises(AttributeError):
         rt_sfamnet.no_such_name  # noqa: B018
+
+
+def test_api_flow_mode_and_labels(tmp_path, monkeypatch):
+    from tests.weights_helpers import BUNDLED, colour_only_folder, weights_dir
+
+    monkeypatch.setattr("rt_sfamnet.weights.WEIGHTS_DIR", weights_dir(tmp_path / "w"))
+    res = rt_sfamnet.analyze("sim:duration=0.5", flow_mode="optical", progress=False,
+                             device="cpu")
+    s = res.summary
+    assert Path(s["weights"]).name == "sfamnet-4emo-optical.safetensors"
+    assert s["features"]["mode"] == "optical" and s["depth"] is True
+    assert s["input"] == "depth available: optical-flow model (depth not used)"
+    assert s["training_data"] == "synthetic" and s["warnings"] == []
+    with pytest.raises(ConfigError, match="flow_mode|mode"):
+        rt_sfamnet.analyze("sim:duration=0.5", flow_mode="sideways", progress=False)
+    # depth-trained weights on a colour-only folder: refused before anything runs
+    folder = colour_only_folder(tmp_path / "EP01")
+    with pytest.raises(ConfigError, match="source has no depth.*zero_depth_experiment=True"):
+        rt_sfamnet.analyze(folder, weights=BUNDLED / "sfamnet-4emo.safetensors", progress=False)

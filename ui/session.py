@@ -42,7 +42,8 @@ class OpenRequest:
         spec: ``"camera"``, ``"sim"`` / ``"sim:..."``, a recording or frame folder, or
             ``"auto"`` (the camera if one is connected, else the demo recording, else the
             simulator).
-        weights: weights file (None: the default weights).
+        weights: weights file (None: the default weights for the source,
+            :func:`rt_sfamnet.pipeline.inputs.choose_weights`).
         emotions: 4 or 7 for an official ``.pkl`` checkpoint (ours carry it).
         flow_mode: ``"hybrid"``, ``"scene"``, ``"optical"`` or None (the weights' own mode).
         start_frame: seek there right after starting (recordings).
@@ -179,6 +180,7 @@ class EngineSession(QObject):
         if not self._is_current(gen):
             return
         from rt_sfamnet.pipeline import Engine, EngineConfig
+        from rt_sfamnet.pipeline.inputs import choose_weights
         from rt_sfamnet.sources import make_source
 
         spec = request.spec
@@ -191,9 +193,11 @@ class EngineSession(QObject):
             from rt_sfamnet.sources.realsense.tee import RecordingTee
 
             source = RecordingTee(make_source(spec))  # the Record toggle (ui.recording)
-            cached = self._predictors.get((config.weights, config.emotions))
+            # no weights named: the file depends on the source (optical-flow without depth)
+            key = (str(choose_weights(config, source)), config.emotions)
+            cached = self._predictors.get(key)
             engine = Engine(source, config, predictor=cached)  # settings resolved once, here
-            self._predictors = {(config.weights, config.emotions): engine.predictor}
+            self._predictors = {key: engine.predictor}
             changed = engine.settings.spotting_changed  # resolved once, by the engine
             engine.start()
             self._current = engine

@@ -12,7 +12,9 @@ several sources; a source that cannot be read is reported and the others go on, 
   apex, offset, type, emotion``) plus ``start_s, end_s, confidence`` (usable as ``--pred``
   of ``rt-sfamnet evaluate``); ``events.json`` — the same as a list of objects;
 - ``summary.json`` — ``frames_in, frames_analyzed, frames_dropped, input_fps,
-  analyzed_per_s, latency_ms_p50, latency_ms_p95, backend, events`` and more; with ground
+  analyzed_per_s, latency_ms_p50, latency_ms_p95, backend, events``, what the network was
+  fed and trained on (``depth``, ``input``, ``training_data``, ``zero_depth_experiment``,
+  ``warnings``: :func:`rt_sfamnet.pipeline.inputs.run_labels`) and more; with ground
   truth (the source's own, e.g. a simulated recording's ``.gt.csv``, or ``--gt``) also the
   MEGC spotting and analysis metrics of :func:`rt_sfamnet.metrics.evaluate_intervals`.
 
@@ -55,7 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
                         help="classes of an official .pkl checkpoint")
     parser.add_argument("--flow-mode", choices=FLOW_MODES, default=None,
-                        help="flow features (default: what the weights were trained with)")
+                        help="flow features fed to the network (default: what the weights were "
+                        "trained with; 'optical' without --weights picks the optical-flow "
+                        "weights, as a source without depth does)")
     parser.add_argument("--gt", default=None, help="ground-truth interval CSV (overrides the "
                         "source's own ground truth); scored on the analysed frames only")
     parser.add_argument("--gt-video", default=None, metavar="[SUBJECT/]VIDEO",
@@ -68,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                         help="a spotting setting (rt_sfamnet.spotting.SpottingConfig), e.g. "
                         "--spot k_micro=2 --spot variant=paper; repeatable")
+    parser.add_argument("--zero-depth-experiment", action="store_true",
+                        help="allow depth-trained weights (or a depth flow mode) on a source "
+                        "without depth, feeding w = 0; recorded in summary.json as an "
+                        "experiment (refused otherwise)")
     parser.add_argument("--release-spotting", action="store_true",
                         help="start from the release's spotting values instead of the ones the "
                         "weights were evaluated with (recorded by `rt-sfamnet train`)")

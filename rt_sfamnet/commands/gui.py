@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classes of an official .pkl checkpoint")
     parser.add_argument("--flow-mode", choices=FLOW_MODES, default=None,
                         help="flow features (default: what the weights were trained with)")
+    parser.add_argument("--zero-depth-experiment", action="store_true",
+                        help="allow depth-trained weights on a source without depth (w = 0), "
+                        "labelled as an experiment (refused otherwise)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                         help="a spotting setting (rt_sfamnet.spotting.SpottingConfig), e.g. "
@@ -151,4 +154,5 @@ def run(args: argparse.Namespace) -> int:
         quit_after=args.quit_after,
         settings_path=args.settings,
         size=size,
+        zero_depth_experiment=bool(args.zero_depth_experiment),
     )

@@ -44,6 +44,8 @@ class AnalysisOptions:
         weights: weights file; None: the bundled default weights.
         emotions: 4 or 7, the classes of an official ``.pkl`` checkpoint.
         flow_mode: ``"hybrid"``, ``"scene"`` or ``"optical"``; None: the weights' own mode.
+        zero_depth_experiment: allow depth-trained weights on a source without depth (w = 0),
+            labelled as an experiment in the summary (``--zero-depth-experiment``).
         frame_skip: a sample every N frames; None: the weights' (2) on the CPU, 1 on CUDA.
         spot: spotting values over the weights' (``{"k_micro": 2}`` or ``["k_micro=2"]``).
         release_spotting: start from the release's spotting values, not the weights'.
@@ -63,6 +65,7 @@ class AnalysisOptions:
     weights: str | None = None
     emotions: int | None = None
     flow_mode: str | None = None
+    zero_depth_experiment: bool = False
     frame_skip: int | None = None
     spot: Mapping[str, Any] | Iterable[str] | None = None
     release_spotting: bool = False
@@ -150,6 +153,7 @@ class AnalysisOptions:
             spotting=self.spotting,
             weights_spotting=not self.release_spotting,
             features=features,
+            zero_depth_experiment=bool(self.zero_depth_experiment),
         )
 
     def open_source(self, source: Any) -> Any:

@@ -104,6 +104,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
                   error: BaseException | None, wall_s: float, metrics: dict | None,
                   weights: str | None) -> dict[str, Any]:
     """The ``summary.json`` object (see ``docs/realtime.md`` for the fields)."""
+    from rt_sfamnet.pipeline.inputs import run_labels
     from rt_sfamnet.pipeline.stats import percentiles_ms
     from rt_sfamnet.pipeline.writers import run_identity
 
@@ -146,6 +147,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
         "batch_size_mean": st.batch_size_mean,
         "class_names": list(engine.class_names),
         **run_identity(engine, weights),  # version, source_path, weights, weights_sha256
+        **run_labels(engine),  # depth, input, training_data, zero_depth_experiment, warnings
         "features": {"mode": s.features.mode, "input_scale": s.features.input_scale,
                      "input_clip": s.input_clip},
         "spotting": dataclasses.asdict(s.spotting),

@@ -129,3 +129,22 @@ def test_spotting_overrides_parse_json_values():
     assert parse_overrides(["k_micro=2", "variant=paper", "micro_threshold=0.6",
                                    "video_threshold=null"]) == {
         "k_micro": 2, "variant": "paper", "micro_threshold": 0.6, "video_threshold": None}
+
+
+def test_headless_fallback_passes_the_flow_mode_on(monkeypatch, tmp_path, capsys):
+    import json
+
+    from tests.weights_helpers import save_untrained
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.chdir(tmp_path)
+    optical = save_untrained(tmp_path / "optical.safetensors")
+    code = main(["gui", "--source", "sim:duration=0.5", "--weights", str(optical),
+                 "--flow-mode", "optical", "--zero-depth-experiment"])
+    assert code == 0, capsys.readouterr().err[-3000:]
+    summary = json.loads((tmp_path / "out" / "demo" / "summary.json").read_text())
+    assert summary["features"]["mode"] == "optical"
+    # the simulator has depth: the experiment flag changes nothing and says so
+    assert summary["zero_depth_experiment"] is False and summary["depth"] is True
