@@ -26,15 +26,21 @@ class Source(ABC):
 
     Attributes:
         name: a short human-readable description (shown in the GUI status bar).
-        fps: nominal frame rate in frames per second.
+        fps: the frame rate in frames per second once opened: ``1 / median frame interval``
+            of the source's own timestamps where they can vary (video files, webcams), else
+            the nominal rate. Windows measured in frames (k_SW, spotting lengths) use it;
+            reported times use the frames' own ``timestamp``, never ``index / fps``.
         seekable: True if :meth:`seek` works.
         live: True for a live camera (frames are dropped, not waited for, when slow).
+        has_depth: False for RGB-only sources (video files, webcams, frame folders without
+            depth): their frames carry all-zero depth.
     """
 
     name: str = "source"
     fps: float = 30.0
     seekable: bool = False
     live: bool = False
+    has_depth: bool = True
 
     @abstractmethod
     def open(self) -> Source:
