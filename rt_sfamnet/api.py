@@ -87,12 +87,13 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             seconds: float | None = None, progress: bool = True, *,
             out: str | Path | None = None, gt: str | Path | None = None,
             emotions: int | None = None, frame_skip: int | None = None,
-            device: str = "auto", realtime: bool = False) -> Analysis:
+            device: str = "auto", realtime: bool = False, fps: float | None = None) -> Analysis:
     """Analyse ``source`` headless, as ``rt-sfamnet analyze`` does, and return the tables.
 
     Args:
-        source: ``"camera"``, ``"sim"``, a ``.bag``/``.db3`` recording,
-            a frame folder, or an unopened :class:`~rt_sfamnet.sources.base.Source`.
+        source: ``"camera"``, ``"webcam:0"``, ``"sim"``, a ``.bag``/``.db3`` recording, a
+            video file (``.mp4``, ``.mov``, ``.avi``, ``.mkv``, ``.webm``), a frame folder,
+            or an unopened :class:`~rt_sfamnet.sources.base.Source`.
         weights: a weights file; None: the bundled default weights.
         spot: spotting overrides over the weights' values, ``{"k_micro": 2}`` or
             ``["k_micro=2"]`` (as ``--spot``).
@@ -101,6 +102,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         out: also keep the files (``frames.csv``, ``events.csv/json``, ``summary.json``) here.
         gt: a ground-truth interval CSV overriding the source's own.
         emotions, frame_skip, device, realtime: as the command's options.
+        fps: the frame rate of a frame folder (``--fps``; default 30); refused for sources
+            with their own timestamps (videos, webcams, recordings).
 
     Returns:
         An :class:`Analysis` (``.frames``, ``.events``, ``.summary``).
@@ -109,6 +112,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         RtSfamnetError: bad input (unknown source, bad weights, bad ``spot`` key...), or the
         source failed during the run (the files written so far stay in ``out``).
     """
+    from rt_sfamnet.errors import ConfigError
     from rt_sfamnet.intervals import read_intervals
     from rt_sfamnet.pipeline import Engine, EngineConfig
     from rt_sfamnet.pipeline.runner import RunOptions, run_headless
@@ -118,10 +122,15 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         frame_skip=frame_skip, realtime=bool(realtime), speed=1.0,
         weights=None if weights is None else str(weights), emotions=emotions, device=device,
         keep_maps=False, spotting=_spot_overrides(spot), weights_spotting=True)
+    if fps is not None and not (isinstance(fps, (int, float)) and 0 < fps < float("inf")):
+        raise ConfigError(f"fps must be a finite number > 0, found {fps!r}")
     if isinstance(source, (str, Path)):
         video = Path(str(source)).stem or "stream"
-        src = make_source(source)
+        src = make_source(source, **({} if fps is None else {"fps": float(fps)}))
     else:
+        if fps is not None:
+            raise ConfigError("fps sets the rate of a source given by name (a frame folder); "
+                              f"set it on the {type(source).__name__} itself")
         video, src = None, source
     with tempfile.TemporaryDirectory(prefix="rt-sfamnet-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)

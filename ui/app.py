@@ -42,11 +42,13 @@ def run_app(
     quit_after: float | None = None,
     settings_path: str | None = None,
     size: tuple[int, int] | None = None,
+    fps: float | None = None,
 ) -> int:
     """Start the app on ``source`` (None: camera, else the demo recording, else the
     simulator) and run Qt's event loop; returns the exit status. ``spotting``: values of
     :class:`~rt_sfamnet.spotting.SpottingConfig` (e.g. ``{"k_micro": 2}``) applied over the
-    ones the weights were evaluated with (unless ``weights_spotting`` is False).
+    ones the weights were evaluated with (unless ``weights_spotting`` is False). ``fps``:
+    the frame rate of frame folders (``gui --fps``).
 
     With ``screenshot`` the window is saved there after ``quit_after`` seconds (default 10)
     and the app quits.
@@ -57,7 +59,7 @@ def run_app(
     config = EngineConfig(emotions=emotions, device=device)
     window = MainWindow(AppSettings(settings_path), engine_config=config, weights=weights,
                         flow_mode=flow_mode, spotting=spotting,
-                        weights_spotting=weights_spotting)
+                        weights_spotting=weights_spotting, source_fps=fps)
     if size is not None:
         window.resize(*size)
     elif screenshot is not None:

@@ -31,9 +31,13 @@ _HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", default=None,
-        help="'camera', 'demo', 'sim[:seed=..,duration=..]', a .bag/.db3 recording or a frame "
-        "folder (default: the camera if connected, else the demo recording)",
+        help="'camera', 'webcam[:N]', 'demo', 'sim[:seed=..,duration=..]', a .bag/.db3 "
+        "recording, a video file (.mp4 .mov .avi .mkv .webm) or a frame folder (default: the "
+        "camera if connected, else the demo recording)",
     )
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of frame folders (default 30; CASME II and SAMM 200); "
+                        "videos, webcams and recordings keep their own timestamps")
     parser.add_argument("--weights", default=None,
                         help="weights file (.safetensors or an official .pkl with --emotions)")
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
@@ -96,6 +100,8 @@ def _headless(args: argparse.Namespace) -> int:
         argv += ["--emotions", str(args.emotions)]
     if args.device != "auto":
         argv += ["--device", args.device]
+    if getattr(args, "fps", None) is not None:
+        argv += ["--fps", str(args.fps)]
     HEADLESS_OUT.mkdir(parents=True, exist_ok=True)
     return int(analyze.run(parser.parse_args(argv)) or 0)
 
@@ -103,6 +109,8 @@ def _headless(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from rt_sfamnet.errors import ConfigError
 
+    if args.fps is not None and not 0 < args.fps < float("inf"):
+        raise ConfigError(f"--fps must be a finite number > 0, found {args.fps}")
     if args.quit_after is not None and args.quit_after <= 0:
         raise ConfigError(f"--quit-after must be > 0 seconds, found {args.quit_after}")
     if args.screenshot is not None:
@@ -147,4 +155,5 @@ def run(args: argparse.Namespace) -> int:
         quit_after=args.quit_after,
         settings_path=args.settings,
         size=size,
+        fps=args.fps,
     )

@@ -17,7 +17,8 @@ Values follow the real annotation files: subjects ``spNO.<n>``, videos ``a``, ``
 frame numbers (1-based, equal to the frame file names) and AU codes stored as text,
 ``Micro-expression`` / ``Macro-expression``, objective classes as Roman numerals (CASME II /
 CAS(ME)^3 objective classes of the emotion prototype), emotions lower-case. In
-``intervals.csv`` the frames are also the file numbers (= :class:`FolderSource` indices).
+``intervals.csv`` the frames are 0-based (file ``n`` is frame ``n - 1``, the
+:class:`FolderSource` index), like every interval file.
 Subject ``n`` has identity ``n - 1`` (wrapping after 10), so up to 10 subjects all differ.
 """
 

@@ -44,6 +44,10 @@ class LimitedSource(Source):
     def fps(self) -> float:  # type: ignore[override]
         return self.inner.fps
 
+    @property
+    def has_depth(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.inner, "has_depth", True))
+
     def open(self) -> LimitedSource:
         self.inner.open()
         return self

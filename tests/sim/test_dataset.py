@@ -97,7 +97,7 @@ def test_folder_source_reads_a_synthetic_video(small_dataset):
     with FolderSource(out / "data" / "part_A" / "spNO.2" / "b") as src:
         frames = list(src)
     assert len(frames) == 120
-    assert frames[0].index == 1 and frames[-1].index == 120
+    assert frames[0].index == 0 and frames[-1].index == 119  # file n is frame n - 1
     assert frames[0].depth.dtype == np.uint16
 
 
