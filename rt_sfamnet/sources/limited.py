@@ -45,6 +45,11 @@ class LimitedSource(Source):
         return self.inner.fps
 
     @property
+    def path(self) -> object:
+        """The inner source's file or folder (None for a camera or the simulator)."""
+        return getattr(self.inner, "path", None)
+
+    @property
     def has_depth(self) -> bool:  # type: ignore[override]
         return bool(getattr(self.inner, "has_depth", True))
 
