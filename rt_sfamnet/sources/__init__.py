@@ -48,10 +48,11 @@ def _build(what: str, factory: Any, *args: Any, **options: Any) -> Source:
         raise SourceError(f"{what}: cannot use option(s) {sorted(options)}: {exc}") from None
 
 
-def _own_timing(what: str, options: dict[str, Any]) -> None:
+def _own_timing(kind: str, text: str, options: dict[str, Any]) -> None:
+    """Refuse ``fps`` for a source that has its own timestamps."""
     if "fps" in options:
-        raise SourceError(f"{what}: fps (--fps) sets the frame rate of a frame folder; a "
-                          f"{what.split()[0]} keeps its own timestamps")
+        raise SourceError(f"{text}: fps (--fps) sets the frame rate of a frame folder; a "
+                          f"{kind} keeps its own timestamps")
 
 
 def make_source(spec: str | Path, **options: Any) -> Source:
@@ -67,7 +68,7 @@ def make_source(spec: str | Path, **options: Any) -> Source:
     if text == "webcam" or text.startswith("webcam:"):
         from rt_sfamnet.sources.webcam import WebcamSource, parse_webcam_spec
 
-        _own_timing(f"webcam {text}", options)
+        _own_timing("webcam", text, options)
         return _build(text, WebcamSource, parse_webcam_spec(text), **options)
     if text == "camera" or text.startswith("camera:"):  # camera:SERIAL picks one camera
         from rt_sfamnet.sources.realsense import CameraSource
@@ -75,7 +76,7 @@ def make_source(spec: str | Path, **options: Any) -> Source:
         serial = text.partition(":")[2].strip() or None
         if serial is not None:
             options.setdefault("serial", serial)
-        _own_timing(f"camera {text}", options)
+        _own_timing("camera", text, options)
         return _build(text, CameraSource, **options)
     if text == "sim" or text.startswith("sim:"):
         from rt_sfamnet.sources.simulated import SimulatedSource
@@ -86,12 +87,12 @@ def make_source(spec: str | Path, **options: Any) -> Source:
         # the SDK's playback where pyrealsense2 imports, else rosbags (no SDK needed)
         from rt_sfamnet.sources.realsense.rosbag import playback_source
 
-        _own_timing(f"recording {text}", options)
+        _own_timing("recording", text, options)
         return _build(f"recording {text}", playback_source, path, **options)
     if path.suffix.lower() in VIDEO_SUFFIXES and not path.is_dir():
         from rt_sfamnet.sources.video import VideoSource
 
-        _own_timing(f"video {text}", options)
+        _own_timing("video", text, options)
         return _build(f"video {text}", VideoSource, path, **options)
     if path.is_dir():
         from rt_sfamnet.sources.folder import FolderSource
