@@ -181,3 +181,16 @@ def test_simulated_dataset_folder_scores_its_own_ground_truth(weights_file, tmp_
     for i in (gt[0].onset, gt[0].apex, gt[0].offset):
         diffs = {j: np.abs(frames[i] - renderer.render(j)[0]).mean() for j in (i - 1, i, i + 1)}
         assert min(diffs, key=diffs.get) == i, diffs
+
+
+def test_api_fps_is_checked_before_any_work(tmp_path):
+    import rt_sfamnet
+    from rt_sfamnet.errors import ConfigError
+    from rt_sfamnet.sources.folder import FolderSource
+
+    folder = write_casme2_folder(tmp_path / "EP01", range(1, 4))
+    for bad in ("200", 0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="fps must be a finite number > 0"):
+            rt_sfamnet.analyze(folder, fps=bad)
+    with pytest.raises(ConfigError, match="set it on the FolderSource itself"):
+        rt_sfamnet.analyze(FolderSource(folder), fps=200)
