@@ -81,7 +81,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             protocol: str = "megc", gt_video: str | None = None,
             record: str | Path | None = None,
             camera: Mapping[str, Any] | Iterable[str] | None = None,
-            zero_depth_experiment: bool = False) -> Analysis:
+            zero_depth_experiment: bool = False, fps: float | None = None) -> Analysis:
     """Analyse ``source`` headless, as ``rt-sfamnet analyze`` does, and return the tables.
 
     Every analysis option of the command is a keyword of the same name (``--no-progress``
@@ -89,8 +89,9 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
     :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions`.
 
     Args:
-        source: ``"camera"``, ``"sim"``, a ``.bag``/``.db3`` recording,
-            a frame folder, or an unopened :class:`~rt_sfamnet.sources.base.Source`.
+        source: ``"camera"``, ``"webcam:0"``, ``"sim"``, a ``.bag``/``.db3`` recording, a
+            video file (``.mp4``, ``.mov``, ``.avi``, ``.mkv``, ``.webm``), a frame folder,
+            or an unopened :class:`~rt_sfamnet.sources.base.Source`.
         weights: a weights file; None: the bundled weights for the source (the optical-flow
             network for a source without depth, :func:`rt_sfamnet.weights.default_weights`).
         spot: spotting overrides over the weights' values, ``{"k_micro": 2}`` or
@@ -110,6 +111,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         emotions, frame_skip, device, realtime, speed: as the command's options.
         zero_depth_experiment: allow depth-trained weights on a source without depth (w = 0),
             labelled in the summary (``--zero-depth-experiment``).
+        fps: the frame rate of a frame folder (``--fps``; default 30); refused for sources
+            with their own timestamps (videos, webcams, recordings).
 
     Returns:
         An :class:`Analysis` (``.frames``, ``.events``, ``.summary``).
@@ -127,7 +130,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         release_spotting=release_spotting, device=device, realtime=bool(realtime),
         speed=speed, seconds=seconds, gt=None if gt is None else str(gt), gt_video=gt_video,
         protocol=protocol, record=None if record is None else str(record), camera=camera,
-        progress=progress, zero_depth_experiment=bool(zero_depth_experiment))
+        progress=progress, zero_depth_experiment=bool(zero_depth_experiment), fps=fps)
     with tempfile.TemporaryDirectory(prefix="rt-sfamnet-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         result, written = run_analysis(source, folder, options)

@@ -30,6 +30,18 @@ def reference_dir() -> Path:
     return ref
 
 
+@pytest.fixture(scope="session")
+def real_faces_dir() -> Path:
+    """``../shared/real-faces`` beside the checkout (short clips of a real face, RGB only).
+
+    Skips the test when it is missing; its files are never copied into the repository.
+    """
+    clips = SHARED / "real-faces"
+    if not clips.is_dir():
+        pytest.skip("../shared/real-faces is not present beside the checkout")
+    return clips
+
+
 def cuda_available() -> bool:
     try:
         import cupy  # noqa: F401

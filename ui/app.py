@@ -43,11 +43,13 @@ def run_app(
     settings_path: str | None = None,
     size: tuple[int, int] | None = None,
     zero_depth_experiment: bool = False,
+    fps: float | None = None,
 ) -> int:
     """Start the app on ``source`` (None: camera, else the demo recording, else the
     simulator) and run Qt's event loop; returns the exit status. ``spotting``: values of
     :class:`~rt_sfamnet.spotting.SpottingConfig` (e.g. ``{"k_micro": 2}``) applied over the
-    ones the weights were evaluated with (unless ``weights_spotting`` is False).
+    ones the weights were evaluated with (unless ``weights_spotting`` is False). ``fps``:
+    the frame rate of frame folders (``gui --fps``).
 
     With ``screenshot`` the window is saved there after ``quit_after`` seconds (default 10)
     and the app quits. ``zero_depth_experiment``: allow depth-trained weights on a source
@@ -60,7 +62,7 @@ def run_app(
                           zero_depth_experiment=zero_depth_experiment)
     window = MainWindow(AppSettings(settings_path), engine_config=config, weights=weights,
                         flow_mode=flow_mode, spotting=spotting,
-                        weights_spotting=weights_spotting)
+                        weights_spotting=weights_spotting, source_fps=fps)
     if size is not None:
         window.resize(*size)
     elif screenshot is not None:

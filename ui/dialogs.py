@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-RECORDING_FILTER = "RealSense recordings (*.db3 *.bag);;All files (*)"
+RECORDING_FILTER = ("Recordings and videos (*.db3 *.bag *.mp4 *.m4v *.mov *.avi *.mkv *.webm);;"
+                    "RealSense recordings (*.db3 *.bag);;"
+                    "Videos (*.mp4 *.m4v *.mov *.avi *.mkv *.webm);;All files (*)")
 WEIGHTS_FILTER = "Weights (*.safetensors *.pkl);;All files (*)"
 OFFICIAL_CLASSES = ("4 (negative, positive, surprise, others)",
                     "7 (disgust, surprise, others, fear, anger, sad, happy)")
@@ -31,13 +33,14 @@ def ask_record_path(parent: QWidget, start_dir: str) -> str | None:
 
 
 def ask_recording(parent: QWidget, start_dir: str) -> str | None:
-    """A recording (.db3/.bag) to open."""
-    path, _ = QFileDialog.getOpenFileName(parent, "Open recording", start_dir, RECORDING_FILTER)
+    """A recording (.db3/.bag) or a video file (.mp4, .mov, .avi, .mkv, .webm) to open."""
+    path, _ = QFileDialog.getOpenFileName(parent, "Open recording or video", start_dir,
+                                          RECORDING_FILTER)
     return path or None
 
 
 def ask_folder(parent: QWidget, start_dir: str) -> str | None:
-    """A frame folder (CAS(ME)^3 layout) to open."""
+    """A frame folder (CAS(ME)^3, CASME II, SAMM, SMIC or MMEW layout) to open."""
     return QFileDialog.getExistingDirectory(parent, "Open frame folder", start_dir) or None
 
 

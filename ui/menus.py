@@ -25,7 +25,9 @@ _Shortcut = str | QKeySequence.StandardKey | None
 #: attribute name -> (text, shortcut, tip, checkable)
 ACTION_SPECS: dict[str, tuple[str, _Shortcut, str, bool]] = {
     "act_camera": ("Camera", "C", "Open the connected RealSense camera", False),
-    "act_open": ("Open recording…", "O", "Open a .db3/.bag recording", False),
+    "act_open": ("Open recording or video…", "O",
+                 "Open a .db3/.bag recording or a video file (.mp4, .mov, .avi, .mkv, .webm)",
+                 False),
     "act_folder": ("Open frame folder…", "Shift+O",
                    "Open a CAS(ME)^3-style frame folder (color/, depth/)", False),
     "act_sim": ("Simulator", "S", "Open the built-in RGB-D face simulator", False),

@@ -54,6 +54,8 @@ class OpenRequest:
         spotting: ``SpottingConfig`` values to use (e.g. ``{"k_micro": 2}``), applied last.
         weights_spotting: first apply the spotting values the weights were trained and
             evaluated with (``provenance["train"]["spotting"]`` of our weights), if any.
+        fps: the frame rate of a frame folder (``gui --fps``; None: 30); other sources keep
+            their own timestamps and ignore it.
     """
 
     spec: str
@@ -66,6 +68,7 @@ class OpenRequest:
     realtime: bool = True
     spotting: dict | None = None
     weights_spotting: bool = True
+    fps: float | None = None
 
     def options(self) -> Any:
         """The request as :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions` (the one
@@ -192,7 +195,8 @@ class EngineSession(QObject):
             config = request.options().engine_config(self.engine_config or EngineConfig())
             from rt_sfamnet.sources.realsense.tee import RecordingTee
 
-            source = RecordingTee(make_source(spec))  # the Record toggle (ui.recording)
+            folder_fps = {"fps": request.fps} if request.fps and Path(spec).is_dir() else {}
+            source = RecordingTee(make_source(spec, **folder_fps))  # the Record toggle
             # no weights named: the file depends on the source (optical-flow without depth)
             key = (str(choose_weights(config, source)), config.emotions)
             cached = self._predictors.get(key)

@@ -76,8 +76,10 @@ class MainWindow(QMainWindow):
         poll_hz: float = POLL_HZ,
         spotting: dict | None = None,
         weights_spotting: bool = True,
+        source_fps: float | None = None,
     ) -> None:
         super().__init__()
+        self.source_fps = source_fps  # the frame rate of frame folders (gui --fps)
         self.settings = settings or AppSettings()
         self.setWindowTitle("rt-sfamnet — micro-expression spotting")
         self.weights = weights if weights is not None else self.settings.weights
@@ -239,6 +241,7 @@ class MainWindow(QMainWindow):
                 speed=self.playback.speed.currentData() or 1.0,
                 spotting=self.spotting,
                 weights_spotting=self.weights_spotting,
+                fps=self.source_fps,
             )
         )
 

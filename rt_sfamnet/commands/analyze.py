@@ -1,7 +1,7 @@
 """``rt-sfamnet analyze SOURCE --out DIR``: headless real-time analysis.
 
-Runs the real-time engine (:mod:`rt_sfamnet.pipeline`) on a camera, a recording, a frame
-folder or the simulator and writes, into ``DIR`` (into ``DIR/<source stem>/`` for each of
+Runs the real-time engine (:mod:`rt_sfamnet.pipeline`) on a camera, a webcam, a recording,
+a video file, a frame folder or the simulator and writes, into ``DIR`` (into ``DIR/<source stem>/`` for each of
 several sources; a source that cannot be read is reported and the others go on, exit 2):
 
 - ``frames.csv`` — one row per analysed frame: ``frame, timestamp, input, face_found,
@@ -37,15 +37,21 @@ from pathlib import Path
 from typing import Any
 
 NAME = "analyze"
-HELP = "analyse a camera, recording or simulation headless: per-frame CSV, events, summary JSON"
+HELP = ("analyse a camera, webcam, recording, video, frame folder or simulation headless: "
+        "per-frame CSV, events, summary JSON")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from rt_sfamnet.features import FLOW_MODES
 
-    parser.add_argument("source", nargs="+", help="'camera', 'sim[:seed=..,duration=..]', a "
-                        ".bag/.db3 recording or a frame folder; several: each one's results go "
-                        "to OUT/<source stem>/")
+    parser.add_argument("source", nargs="+", help="'camera', 'webcam[:N|:/dev/videoN]', "
+                        "'sim[:seed=..,duration=..]', a .bag/.db3 recording, a video file "
+                        "(.mp4 .mov .avi .mkv .webm) or a frame folder; several: each one's "
+                        "results go to OUT/<source stem>/")
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of a frame folder (default 30; CASME II and SAMM 200, "
+                        "SMIC-HS 100, MMEW 90); videos, webcams and recordings keep their own "
+                        "timestamps")
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
     parser.add_argument("--json", action="store_true", help="print the summary JSON on stdout")
     parser.add_argument("--realtime", action="store_true",

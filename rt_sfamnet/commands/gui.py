@@ -34,9 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument(
         "--source", default=None,
-        help="'camera', 'demo', 'sim[:seed=..,duration=..]', a .bag/.db3 recording or a frame "
-        "folder (default: the camera if connected, else the demo recording)",
+        help="'camera', 'webcam[:N]', 'demo', 'sim[:seed=..,duration=..]', a .bag/.db3 "
+        "recording, a video file (.mp4 .mov .avi .mkv .webm) or a frame folder (default: the "
+        "camera if connected, else the demo recording)",
     )
+    parser.add_argument("--fps", type=float, default=None,
+                        help="frame rate of frame folders (default 30; CASME II and SAMM 200); "
+                        "videos, webcams and recordings keep their own timestamps")
     parser.add_argument("--weights", default=None,
                         help="weights file (.safetensors or an official .pkl with --emotions)")
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
@@ -91,6 +95,9 @@ def headless_options(args: argparse.Namespace) -> Any:
     return AnalysisOptions(weights=args.weights, emotions=args.emotions,
                            flow_mode=args.flow_mode, device=args.device, spot=list(args.spot),
                            release_spotting=bool(args.no_weights_spotting),
+                           fps=getattr(args, "fps", None),
+                           zero_depth_experiment=bool(getattr(args, "zero_depth_experiment",
+                                                              False)),
                            progress=not getattr(args, "quiet", False))
 
 
@@ -113,6 +120,8 @@ def _headless(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     from rt_sfamnet.errors import ConfigError
 
+    if args.fps is not None and not 0 < args.fps < float("inf"):
+        raise ConfigError(f"--fps must be a finite number > 0, found {args.fps}")
     if args.quit_after is not None and args.quit_after <= 0:
         raise ConfigError(f"--quit-after must be > 0 seconds, found {args.quit_after}")
     if args.screenshot is not None:
@@ -155,4 +164,5 @@ def run(args: argparse.Namespace) -> int:
         settings_path=args.settings,
         size=size,
         zero_depth_experiment=bool(args.zero_depth_experiment),
+        fps=args.fps,
     )

@@ -59,6 +59,8 @@ class AnalysisOptions:
         record: also record the source's frames to this ``.db3`` file.
         camera: camera controls (``["exposure=8000"]`` or ``{"exposure": 8000}``; a camera
             source only).
+        fps: the frame rate of a frame folder (``--fps``; default 30); refused for sources
+            with their own timestamps (videos, webcams, recordings).
         progress: a progress bar on a terminal.
     """
 
@@ -78,6 +80,7 @@ class AnalysisOptions:
     protocol: str = "megc"
     record: str | None = None
     camera: Mapping[str, Any] | Iterable[str] | None = None
+    fps: float | None = None
     progress: bool = True
     _spot: dict[str, Any] = field(init=False, repr=False, default_factory=dict)
 
@@ -96,6 +99,10 @@ class AnalysisOptions:
         else:
             self._spot = parse_overrides(list(spot))
         config_from_mapping(SpottingConfig, self._spot, "spot")  # bad keys fail before work
+        if self.fps is not None and not (isinstance(self.fps, (int, float))
+                                         and not isinstance(self.fps, bool)
+                                         and 0 < self.fps < math.inf):
+            raise ConfigError(f"fps must be a finite number > 0, found {self.fps!r}")
         if self.flow_mode is not None and self.flow_mode not in FLOW_MODES:
             raise ConfigError(f"flow_mode must be one of {', '.join(FLOW_MODES)}, "
                               f"found {self.flow_mode!r}")
@@ -170,8 +177,13 @@ class AnalysisOptions:
                                       f"source, found {spec!r}")
                 kwargs["options"] = (dict(self.camera) if isinstance(self.camera, Mapping)
                                      else list(self.camera))
+            if self.fps is not None:
+                kwargs["fps"] = float(self.fps)
             src = make_source(spec, **kwargs)
         else:
+            if self.fps is not None:
+                raise ConfigError("fps sets the rate of a source given by name (a frame "
+                                  f"folder); set it on the {type(source).__name__} itself")
             if self.camera:
                 raise ConfigError("camera controls apply to a source given by name ('camera'), "
                                   f"found a {type(source).__name__} object")

@@ -370,6 +370,8 @@ class Engine:
                 running=self.running,
                 paused=self.paused,
                 position=c.position,
+                first_timestamp=c.first_timestamp,
+                last_timestamp=c.last_timestamp,
             )
 
     # ------------------------------------------------------------------ workers
@@ -438,8 +440,7 @@ class Engine:
             self._latest_frame = frame
             self._input_rate.tick(now=arrival)
             with self._st:
-                self._c.frames_in += 1
-                self._c.position = frame.index
+                self._c.note_frame(frame.index, frame.timestamp)
             if started and frame.index > last_index + 1:  # a hole in the source's stream
                 self._holes.add(last_index + 1, frame.index - 1)
             last_index = frame.index

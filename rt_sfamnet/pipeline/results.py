@@ -219,9 +219,20 @@ def frame_row(result: Any, class_names: Sequence[str], micro: float | None = Non
     return row
 
 
-def event_row(interval: Any, subject: str, video: str, fps: float) -> dict[str, Any]:
-    """One event row of a :class:`~rt_sfamnet.spotting.SpottedInterval`-like object."""
+def event_row(interval: Any, subject: str, video: str, fps: float,
+              times: Any = None) -> dict[str, Any]:
+    """One event row of a :class:`~rt_sfamnet.spotting.SpottedInterval`-like object.
+
+    ``start_s`` / ``end_s``: the onset frame's and frame ``offset + 1``'s times in seconds
+    from the stream's first frame, from ``times`` (the run's
+    :class:`~rt_sfamnet.pipeline.timeline.FrameTimes`: the frames' own timestamps), or
+    ``frame / fps`` without it.
+    """
     fps = float(fps)
+
+    def sec(frame: int) -> float:
+        return frame / fps if times is None else float(times.seconds(frame))
+
     return {
         "subject": subject,
         "video": video,
@@ -230,8 +241,8 @@ def event_row(interval: Any, subject: str, video: str, fps: float) -> dict[str, 
         "offset": int(interval.offset),
         "type": interval.type,
         "emotion": interval.emotion or "",
-        "start_s": round(interval.onset / fps, 4),
-        "end_s": round((interval.offset + 1) / fps, 4),
+        "start_s": round(sec(int(interval.onset)), 4),
+        "end_s": round(sec(int(interval.offset) + 1), 4),
         "confidence": float(interval.score),
     }
 

@@ -122,6 +122,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
         "error": None if error is None else f"{type(error).__name__}: {error}",
         "source": st.source,
         "fps": engine.fps,
+        "duration_s": st.duration_s,
         "frames_in": st.frames_in,
         "frames_analyzed": st.frames_analyzed,
         "frames_dropped": st.dropped.get("frames", 0) + st.dropped.get("source", 0),
@@ -200,6 +201,7 @@ class _Outputs:
 
     def __init__(self, engine: Any, opts: RunOptions, gt: list | None) -> None:
         from rt_sfamnet.pipeline.results import subject_video
+        from rt_sfamnet.pipeline.timeline import FrameTimes
         from rt_sfamnet.pipeline.writers import EventWriter, FrameCsvWriter, source_label
 
         out = opts.out
@@ -207,8 +209,9 @@ class _Outputs:
         self.frames = FrameCsvWriter(out / "frames.csv", engine.class_names,
                                      source=source_label(engine.source))
         try:
+            self.times = FrameTimes(engine.fps)  # events' start_s/end_s: true times
             self.events = EventWriter(out / "events.csv", out / "events.json", subject, video,
-                                      engine.fps)
+                                      engine.fps, self.times)
         except BaseException:
             self.frames.close()
             raise
@@ -216,8 +219,13 @@ class _Outputs:
                                      "last_frame": None, "finished": False,
                                      "gaps": self.frames.gaps}
         self.seen_in = 0
+        self.engine = engine
 
     def consume(self, update: Any, bar: Any) -> None:
+        if update.results and self.times.origin is None:
+            self.times.set_origin(self.engine.stats().first_timestamp)
+        for r in update.results:
+            self.times.add(r.frame, r.timestamp)
         self.frames.add_results(update.results)
         self.frames.add_curves(update.curves)
         self.frames.flush()

@@ -133,6 +133,8 @@ class EngineStats:
         batch_size_mean: mean number of samples per network call (last 512 calls).
         running, paused: engine state.
         position: index of the last frame read from the source.
+        first_timestamp, last_timestamp: the source's timestamps (seconds) of the first and
+            the last frame read (nan before the first frame).
     """
 
     input_fps: float = 0.0
@@ -158,6 +160,14 @@ class EngineStats:
     running: bool = False
     paused: bool = False
     position: int = -1
+    first_timestamp: float = float("nan")
+    last_timestamp: float = float("nan")
+
+    @property
+    def duration_s(self) -> float:
+        """``last_timestamp - first_timestamp``: the span of the frames read, seconds (nan
+        before the first frame)."""
+        return self.last_timestamp - self.first_timestamp
 
     @property
     def dropped_total(self) -> int:
@@ -180,8 +190,18 @@ class EngineCounters:
     results_dropped: int = 0
     empty_depth: int = 0
     position: int = -1
+    first_timestamp: float = float("nan")
+    last_timestamp: float = float("nan")
     gaps: deque = field(default_factory=lambda: deque(maxlen=64))
     batches: deque = field(default_factory=lambda: deque(maxlen=512))
+
+    def note_frame(self, index: int, timestamp: float) -> None:
+        """One frame read from the source (its index and timestamp, seconds)."""
+        self.frames_in += 1
+        self.position = index
+        if self.first_timestamp != self.first_timestamp:  # nan: the first frame
+            self.first_timestamp = float(timestamp)
+        self.last_timestamp = float(timestamp)
 
     def track_gap(self, index: int, found: bool, state: dict) -> None:
         """Open a no-face gap at frame ``index`` or close the open one when the face returns

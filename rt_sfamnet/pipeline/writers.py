@@ -204,14 +204,19 @@ class EventWriter:
         csv_path, json_path: output files.
         subject, video: written into every row (match the ground truth's to evaluate; see
             :func:`~rt_sfamnet.pipeline.results.subject_video`).
-        fps: frames per second, for ``start_s = onset / fps`` and ``end_s = (offset+1) / fps``.
+        fps: frames per second, for ``start_s = onset / fps`` and ``end_s = (offset+1) / fps``
+            when ``times`` is None.
+        times: the run's :class:`~rt_sfamnet.pipeline.timeline.FrameTimes`: ``start_s`` is
+            the onset frame's true time and ``end_s`` frame ``offset + 1``'s, seconds from
+            the stream's first frame on the source's clock.
     """
 
     def __init__(self, csv_path: str | Path, json_path: str | Path, subject: str, video: str,
-                 fps: float):
+                 fps: float, times: Any = None):
         self.csv_path = Path(csv_path)
         self.json_path = Path(json_path)
         self.subject, self.video, self.fps = subject, video, float(fps)
+        self.times = times
         self.rows: list[dict[str, Any]] = []
         self._fh = self.csv_path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._fh)
@@ -228,13 +233,16 @@ class EventWriter:
         """Append :class:`~rt_sfamnet.spotting.SpottedInterval` objects."""
         new = False
         for iv in intervals:
-            row = event_row(iv, self.subject, self.video, self.fps)
+            row = event_row(iv, self.subject, self.video, self.fps, self.times)
             self.rows.append(row)
             self._csv.writerow(csv_cells(EVENT_COLUMNS, row))
             new = True
         if new:
             self._fh.flush()
             write_json_atomic(self.json_path, self.events)
+
+    def _seconds(self, frame: int) -> float:
+        return frame / self.fps if self.times is None else self.times.seconds(frame)
 
     def intervals(self) -> list[Interval]:
         """The events as :class:`~rt_sfamnet.intervals.Interval` objects (for evaluation)."""

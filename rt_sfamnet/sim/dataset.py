@@ -17,7 +17,8 @@ Values follow the real annotation files: subjects ``spNO.<n>``, videos ``a``, ``
 frame numbers (1-based, equal to the frame file names) and AU codes stored as text,
 ``Micro-expression`` / ``Macro-expression``, objective classes as Roman numerals (CASME II /
 CAS(ME)^3 objective classes of the emotion prototype), emotions lower-case. In
-``intervals.csv`` the frames are also the file numbers (= :class:`FolderSource` indices).
+``intervals.csv`` the frames are 0-based (file ``n`` is frame ``n - 1``, the
+:class:`FolderSource` index), like every interval file.
 Subject ``n`` has identity ``n - 1`` (wrapping after 10), so up to 10 subjects all differ.
 """
 
@@ -169,7 +170,8 @@ def write_dataset(out: str | Path, subjects: int, seed: int = 0, videos_per_subj
             identity (:func:`rt_sfamnet.sim.faces.procedural_identity`) for every subject.
 
     Returns:
-        The ground-truth intervals (frames = file numbers, 1-based).
+        The ground-truth intervals (0-based frames: file ``n`` is frame ``n - 1``; the
+        spreadsheets hold the 1-based file numbers, as CAS(ME)^3's do).
 
     Defaults (8 subjects × 3 videos × 20 s at 640×480) give about 14 400 frames with roughly
     5-6 expressions per video, about 60 % micro-expressions.
@@ -212,7 +214,7 @@ def write_dataset(out: str | Path, subjects: int, seed: int = 0, videos_per_subj
         expr_rows += e
         me_rows += m
         blink_rows += b
-        intervals += script_intervals(script, subj, vid, frame_offset=1)
+        intervals += script_intervals(script, subj, vid)  # 0-based: file n is frame n - 1
     write_xlsx(ann / EXPRESSIONS_FILE, [("AU+Emotion", EXPRESSION_COLUMNS, expr_rows),
                                         ("eye blink", BLINK_COLUMNS, blink_rows)])
     write_xlsx(ann / ME_LABELS_FILE, [("label", ME_COLUMNS, me_rows)])

@@ -26,15 +26,22 @@ class Source(ABC):
 
     Attributes:
         name: a short human-readable description (shown in the GUI status bar).
-        fps: nominal frame rate in frames per second.
+        fps: the frame rate in frames per second once opened: ``1 / median frame interval``
+            of the source's own timestamps where they can vary (video files, webcams), else
+            the nominal rate. Windows measured in frames (k_SW, spotting lengths) use it;
+            reported times use the frames' own ``timestamp``, never ``index / fps``.
         seekable: True if :meth:`seek` works.
         live: True for a live camera (frames are dropped, not waited for, when slow).
+        has_depth: False for RGB-only sources (video files, webcams, frame folders without
+            depth): their frames carry all-zero depth. Known before :meth:`open`, since it
+            chooses the weights (:func:`rt_sfamnet.weights.default_weights`).
     """
 
     name: str = "source"
     fps: float = 30.0
     seekable: bool = False
     live: bool = False
+    has_depth: bool = True
 
     @abstractmethod
     def open(self) -> Source:
@@ -62,12 +69,6 @@ class Source(ABC):
     def ground_truth(self) -> list[Interval] | None:
         """True expression intervals in this stream's frame numbers, if known."""
         return None
-
-    @property
-    def has_depth(self) -> bool:
-        """False for a colour-only source (video, webcam, folder without depth); known before
-        :meth:`open`, since it chooses the weights (:func:`rt_sfamnet.weights.default_weights`)."""
-        return True
 
     def seek(self, index: int) -> None:
         """Continue iteration at frame ``index`` (only where ``seekable``)."""

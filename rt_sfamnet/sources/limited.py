@@ -44,6 +44,15 @@ class LimitedSource(Source):
     def fps(self) -> float:  # type: ignore[override]
         return self.inner.fps
 
+    @property
+    def path(self) -> object:
+        """The inner source's file or folder (None for a camera or the simulator)."""
+        return getattr(self.inner, "path", None)
+
+    @property
+    def has_depth(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.inner, "has_depth", True))
+
     def open(self) -> LimitedSource:
         self.inner.open()
         return self
@@ -77,6 +86,3 @@ class LimitedSource(Source):
     def ground_truth(self) -> list[Interval] | None:
         return self.inner.ground_truth
 
-    @property
-    def has_depth(self) -> bool:
-        return self.inner.has_depth

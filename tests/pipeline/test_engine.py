@@ -271,7 +271,7 @@ def test_engine_on_cuda_keeps_frame_skip_1_and_scores(predictor):
 
 
 def test_engine_on_a_frame_folder_numbered_from_one(predictor, sim_frames, tmp_path):
-    """A CAS(ME)^3-style folder (files 1..N): the schedule starts at frame 2 (even)."""
+    """A CAS(ME)^3-style folder (files 1..N are frames 0..N-1): the schedule starts at 0."""
     import cv2
 
     from rt_sfamnet.pipeline import Engine, EngineConfig
@@ -288,7 +288,7 @@ def test_engine_on_a_frame_folder_numbered_from_one(predictor, sim_frames, tmp_p
                     predictor=predictor)
     results, _, _, last = run_engine(engine)
     assert last.error is None and last.finished
-    assert [r.frame for r in results] == list(range(2, 31 - 6, 2))
+    assert [r.frame for r in results] == list(range(0, 30 - 6, 2))
     assert sum(r.score is not None for r in results) >= 0.9 * len(results)
 
 

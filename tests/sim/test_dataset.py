@@ -67,10 +67,10 @@ def test_annotation_files_have_the_real_columns(small_dataset):
     for r in me[1:]:
         assert r[7] == r[7].lower() and r[7] in ("disgust", "surprise", "others", "fear", "anger",
                                                   "sad", "happy")
-    # the interval file says the same in file-number frames
+    # the interval file says the same in 0-based frames (file n is frame n - 1)
     file_ivs = read_intervals(ann / "intervals.csv")
     assert [(i.subject, i.video, i.onset, i.apex, i.offset, i.type) for i in file_ivs] == [
-        (r[0], r[1], int(r[2]), int(r[3]), int(r[4]),
+        (r[0], r[1], int(r[2]) - 1, int(r[3]) - 1, int(r[4]) - 1,
          "micro" if r[6] == "Micro-expression" else "macro") for r in body]
     info = json.loads((ann / "simulation.json").read_text())
     assert info["subjects"] == 2 and len(info["videos"]) == 4
@@ -97,7 +97,7 @@ def test_folder_source_reads_a_synthetic_video(small_dataset):
     with FolderSource(out / "data" / "part_A" / "spNO.2" / "b") as src:
         frames = list(src)
     assert len(frames) == 120
-    assert frames[0].index == 1 and frames[-1].index == 120
+    assert frames[0].index == 0 and frames[-1].index == 119  # file n is frame n - 1
     assert frames[0].depth.dtype == np.uint16
 
 

@@ -53,7 +53,7 @@ def test_sim_spec_dispatches_to_the_simulator() -> None:
 
 
 def test_unknown_specs_and_options(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="not found: expected 'camera', 'sim'"):
+    with pytest.raises(SourceError, match="not found: expected 'camera', 'webcam\\[:N\\]', 'sim'"):
         make_source(tmp_path / "missing")
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")

@@ -1,4 +1,5 @@
-"""FolderSource on small CAS(ME)^3-style folders written here (and on a simulated dataset)."""
+"""FolderSource on small CAS(ME)^3- and CASME II-style folders written here (and on a simulated
+dataset). Frames are 0-based: file n is frame n - 1 (docs/DESIGN.md, frame numbers)."""
 
 from __future__ import annotations
 
@@ -49,10 +50,10 @@ def test_reads_frames_in_numeric_order_with_file_number_index(tmp_path: Path) ->
         assert src.frame_count == 12 and src.seekable and not src.live
         assert src.intrinsics == Intrinsics.from_fov(W, H, 69.0)
         frames = list(src)
-    assert [f.index for f in frames] == list(range(1, 13))  # 10 after 9, not after 1
+    assert [f.index for f in frames] == list(range(0, 12))  # 10 after 9, not after 1
     for f in frames:
-        n = f.index
-        assert f.timestamp == pytest.approx(n / 30.0)
+        n = f.index + 1  # the file number
+        assert f.timestamp == pytest.approx(f.index / 30.0)
         assert f.meta["file_number"] == n
         np.testing.assert_array_equal(f.depth, depth_of(n))
         assert f.depth.dtype == np.uint16 and f.color.shape == (H, W, 3)
@@ -77,10 +78,11 @@ def test_seek(tmp_path: Path) -> None:
     with FolderSource(folder) as src:
         src.seek(4)
         it = iter(src)
-        assert next(it).index == 4
+        f = next(it)
+        assert (f.index, f.meta["file_number"]) == (4, 5)
         src.seek(2)
-        assert [f.index for f in it] == [2, 3, 4, 5, 6, 7]
-        with pytest.raises(SourceError, match="no frame number 99"):
+        assert [f.index for f in it] == [2, 3, 4, 5, 6]
+        with pytest.raises(SourceError, match=r"no frame 99 \(frames 0..6, files 1..7\)"):
             src.seek(99)
     with FolderSource(folder, index="position") as src:
         src.seek(6)
@@ -105,14 +107,14 @@ def test_layout_without_inner_depth_folder(tmp_path: Path) -> None:
     with FolderSource(folder) as src:
         assert src.depth_dir == folder
         frames = list(src)
-    assert [f.index for f in frames] == [1, 2, 3]
+    assert [f.index for f in frames] == [0, 1, 2]
     np.testing.assert_array_equal(frames[2].depth, depth_of(3))
 
 
 def test_layout_flat_and_split_trees(tmp_path: Path) -> None:
     flat = write_video(tmp_path / "flat", [1, 2], color_dir="", depth_dir="")
     with FolderSource(flat) as src:
-        assert [f.index for f in src] == [1, 2]
+        assert [f.index for f in src] == [0, 1]
     # RGB/spNO.1/a/<n>.jpg beside depth/spNO.1/a/<n>.png
     top = tmp_path / "casme"
     rgb = top / "RGB" / "spNO.1" / "a"
@@ -122,7 +124,7 @@ def test_layout_flat_and_split_trees(tmp_path: Path) -> None:
     with FolderSource(rgb) as src:
         assert src.depth_dir is not None and src.depth_dir.parts[-3:] == ("depth", "spNO.1", "a")
         frames = list(src)
-    assert [f.index for f in frames] == [1, 2, 3]
+    assert [f.index for f in frames] == [0, 1, 2]
     np.testing.assert_array_equal(frames[0].depth, depth_of(1))
 
 
@@ -131,7 +133,7 @@ def test_factory_opens_folders(tmp_path: Path) -> None:
     with open_source(folder, fps=25) as src:
         assert isinstance(src, FolderSource)
         assert src.fps == 25.0
-        assert [f.index for f in src] == [1, 2]
+        assert [f.index for f in src] == [0, 1]
 
 
 # -- errors --------------------------------------------------------------------------------
@@ -145,12 +147,15 @@ def test_missing_or_empty_folder(tmp_path: Path) -> None:
         FolderSource(tmp_path / "empty").open()
 
 
-def test_no_depth(tmp_path: Path) -> None:
+def test_no_depth_is_an_rgb_only_source(tmp_path: Path) -> None:
     folder = write_video(tmp_path / "v", [1, 2])
     for p in (folder / "depth").iterdir():
         p.unlink()
-    with pytest.raises(SourceError, match="no depth frames"):
-        FolderSource(folder).open()
+    with FolderSource(folder) as src:
+        assert not src.has_depth and src.depth_dir is None
+        frames = list(src)
+    assert [f.index for f in frames] == [0, 1]
+    assert all(not f.depth.any() and f.depth.dtype == np.uint16 for f in frames)
 
 
 def test_mismatched_frames(tmp_path: Path) -> None:
@@ -167,7 +172,7 @@ def test_gaps(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"2 frame number\(s\) missing .*\[3, 4\]"):
         FolderSource(folder).open()
     with FolderSource(folder, allow_gaps=True) as src:
-        assert [f.index for f in src] == [1, 2, 5, 6]
+        assert [f.index for f in src] == [0, 1, 4, 5]
 
 
 def test_bad_depth_images(tmp_path: Path) -> None:
@@ -207,7 +212,7 @@ def test_simulated_dataset_video(tmp_path: Path) -> None:
     with FolderSource(folder) as src:
         frames = list(src)
         assert src.intrinsics == Intrinsics.from_fov(160, 120, 69.0)
-    assert [f.index for f in frames] == list(range(1, len(frames) + 1))  # 1-based like CAS(ME)^3
+    assert [f.index for f in frames] == list(range(len(frames)))  # file n is frame n - 1
     assert len(frames) == 6
     for f in frames:
         assert f.color.shape == (120, 160, 3)
@@ -216,7 +221,7 @@ def test_simulated_dataset_video(tmp_path: Path) -> None:
         assert valid.size > 0.5 * f.depth.size
         assert 300 < np.median(valid) < 3000  # a face 0.5-0.8 m away in front of a background
         np.testing.assert_array_equal(
-            f.depth, dataset.dataset_depth_mm(folder / "depth" / f"{f.index}.png"))
+            f.depth, dataset.dataset_depth_mm(folder / "depth" / f"{f.index + 1}.png"))
 
 
 @pytest.mark.parametrize("keep", [0.8, 0.95, "no_eoi"])
@@ -230,7 +235,7 @@ def test_truncated_jpeg_is_a_clear_error_not_a_grey_frame(tmp_path: Path, keep) 
     assert cv2.imread(str(jpg)) is not None  # what OpenCV alone would have analysed
     with FolderSource(folder) as src:
         it = iter(src)
-        assert next(it).index == 1
+        assert next(it).index == 0
         with pytest.raises(SourceError, match=r"2\.jpg: truncated or damaged JPEG image"):
             next(it)
 
@@ -240,4 +245,62 @@ def test_jpeg_with_trailing_zero_padding_is_read(tmp_path: Path) -> None:
     jpg = folder / "color" / "2.jpg"
     jpg.write_bytes(jpg.read_bytes() + bytes(16))
     with FolderSource(folder) as src:
-        assert [f.index for f in src] == [1, 2]
+        assert [f.index for f in src] == [0, 1]
+
+
+# -- CASME II, SAMM, SMIC, MMEW: colour frames only, names with a trailing number ------------
+
+
+def write_named(folder: Path, names, write=None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        n = int("".join(c for c in Path(name).stem if c.isdigit())[-3:])
+        img = cv2.cvtColor(color_of(n % 20), cv2.COLOR_RGB2BGR)
+        assert cv2.imwrite(str(folder / name), img)
+    return folder
+
+
+@pytest.mark.parametrize("pattern", ["img{n}.jpg", "reg_img{n}.jpg", "{n:03d}.bmp",
+                                     "006_1_{n:04d}.png"])
+def test_casme2_style_folder_is_rgb_only_at_the_given_rate(tmp_path: Path, pattern) -> None:
+    """The frame number is the stem's trailing integer; file n is frame n - 1; --fps sets
+    the timestamps; files without a number are ignored; 8-bit PNGs are colour."""
+    folder = write_named(tmp_path / "EP02_01f", [pattern.format(n=n) for n in (46, 47, 48, 49)])
+    (folder / "readme.jpg").write_bytes(b"not a frame")
+    with open_source(folder, fps=200) as src:
+        assert isinstance(src, FolderSource) and not src.has_depth and src.fps == 200.0
+        frames = list(src)
+    assert [f.index for f in frames] == [45, 46, 47, 48]
+    assert [f.meta["file_number"] for f in frames] == [46, 47, 48, 49]
+    assert [f.timestamp for f in frames] == pytest.approx([45 / 200, 46 / 200, 47 / 200,
+                                                           48 / 200])
+    assert all(not f.depth.any() for f in frames)
+    assert np.abs(frames[1].color.astype(int) - color_of(47 % 20)).mean() < 2.0  # RGB order
+
+
+def test_16_bit_png_is_depth_8_bit_png_is_colour(tmp_path: Path) -> None:
+    folder = write_named(tmp_path / "v", ["img1.png", "img2.png"])
+    for n in (1, 2):
+        assert cv2.imwrite(str(folder / f"d{n}.png"), depth_of(n))
+    with FolderSource(folder) as src:
+        assert src.has_depth and src.depth_dir == folder
+        frames = list(src)
+    assert [f.index for f in frames] == [0, 1]
+    np.testing.assert_array_equal(frames[1].depth, depth_of(2))
+
+
+def test_folder_numbered_from_zero_and_duplicate_numbers(tmp_path: Path) -> None:
+    folder = write_named(tmp_path / "v", ["000.jpg", "001.jpg", "002.jpg"])
+    with FolderSource(folder, fps=10) as src:
+        assert [(f.index, f.meta["file_number"]) for f in src] == [(0, 0), (1, 1), (2, 2)]
+    write_named(folder, ["img1.jpg"])
+    with pytest.raises(SourceError, match="two colour frames numbered 1: 001.jpg and img1.jpg"):
+        FolderSource(folder).open()
+
+
+def test_fps_is_refused_for_sources_with_their_own_timing(tmp_path: Path) -> None:
+    from rt_sfamnet.sources import make_source
+
+    with pytest.raises(SourceError, match="keeps its own timestamps"):
+        make_source("webcam:0", fps=25)
+    assert make_source(write_named(tmp_path / "v", ["1.jpg"]), fps=None).fps == 30.0

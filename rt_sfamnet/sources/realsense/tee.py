@@ -98,7 +98,6 @@ class RecordingTee(Source):
                  compress: bool = True) -> None:
         self.inner = inner
         self.name = inner.name
-        self.fps = inner.fps
         self.seekable = inner.seekable
         self.live = inner.live
         self.path = getattr(inner, "path", None)
@@ -155,7 +154,6 @@ class RecordingTee(Source):
 
     def open(self) -> RecordingTee:
         self.inner.open()
-        self.fps = self.inner.fps
         if self._initial is not None and self._writer is None and not self.files:
             self.start_recording(self._initial)
         return self
@@ -185,6 +183,16 @@ class RecordingTee(Source):
         return self.inner.intrinsics
 
     @property
+    def fps(self) -> float:  # type: ignore[override]
+        """The inner source's rate (known once it is open: a video's median interval)."""
+        return self.inner.fps
+
+    @property
+    def has_depth(self) -> bool:  # type: ignore[override]
+        """False for an RGB-only inner source (a folder knows it once open)."""
+        return bool(getattr(self.inner, "has_depth", True))
+
+    @property
     def frame_count(self) -> int | None:
         return self.inner.frame_count
 
@@ -192,9 +200,6 @@ class RecordingTee(Source):
     def ground_truth(self) -> Any:
         return self.inner.ground_truth
 
-    @property
-    def has_depth(self) -> bool:
-        return self.inner.has_depth
 
     def __getattr__(self, name: str) -> Any:  # speed, registered, set_options, ...
         if name == "inner":
