@@ -1,8 +1,8 @@
 """Feature extraction: a dataset's videos -> flow maps in a :class:`FeatureCache`.
 
-The sample schedule and the pair maps come from the same stages as the live engine
-(:mod:`rt_sfamnet.pipeline.stages`), so a model trained on extracted features sees the inputs
-it will get live.
+The sample schedule and the pair maps come from the live engine's own step
+(:class:`rt_sfamnet.pipeline.step.Pipeline`, up to the maps), so a model trained on extracted
+features sees the inputs it will get live.
 """
 
 from __future__ import annotations
@@ -88,18 +88,21 @@ def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
                   min_depth_fraction: float | None = None) -> VideoFeatures:
     """Flow maps of every spotting sample and every ground-truth sample of one video.
 
-    The spotting samples go through the live engine's own stages
-    (:mod:`rt_sfamnet.pipeline.stages`): the same frames reach the face tracker in the same
-    order, the same schedule, the same crops (the start frame's box for both frames of a
-    pair, every :class:`~rt_sfamnet.features.FeatureConfig` option), the same empty-depth
-    rule. So a model trained on these maps sees what it gets live (tested bit for bit). The
-    maps are unscaled unless ``fcfg.input_scale`` says otherwise and never clamped (the trainer
-    and the predictor scale). A sample without a face on either frame holds zeros with
-    ``valid = False``.
+    The spotting samples go through the live engine's own step
+    (:class:`rt_sfamnet.pipeline.step.Pipeline`, up to the maps): the same frames reach the
+    face tracker in the same order, the same schedule and gap rules, the same crops (the
+    start frame's box for both frames of a pair, every
+    :class:`~rt_sfamnet.features.FeatureConfig` option), the same empty-depth rule. So a model
+    trained on these maps sees what it gets live (tested bit for bit). The maps are unscaled
+    unless ``fcfg.input_scale`` says otherwise and never clamped (the trainer and the
+    predictor scale). A gap sample (no face on either frame, a frame the video does not
+    have, a frame without depth in a depth-using mode) holds zeros with ``valid = False``.
 
     Args:
         video: a :class:`rt_sfamnet.datasets.casme3.Video` (``read_frame``, ``n_frames``,
-            ``intervals``, ``subject``, ``video``).
+            ``intervals``, ``subject``, ``video``). ``read_frame`` may return None for a
+            frame the video does not have (a hole in a recording): the windows touching it
+            are gaps, as live (``missing_color``).
         fcfg: a :class:`rt_sfamnet.features.FeatureConfig`.
         frame_skip, k_sw: sampling (frames).
         batch: pairs per :func:`rt_sfamnet.features.pair_maps_batch` call (results do not
@@ -111,26 +114,18 @@ def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
         min_depth_fraction: the empty-depth rule's threshold (None: the engine's default).
     """
     from rt_sfamnet.face import FaceConfig, FaceTracker
-    from rt_sfamnet.pipeline.stages import (
-        MIN_DEPTH_FRACTION,
-        FaceStage,
-        FlowStage,
-        PairBuilder,
-        SampleScheduler,
-    )
+    from rt_sfamnet.pipeline.stages import MIN_DEPTH_FRACTION
+    from rt_sfamnet.pipeline.step import Pipeline
 
     min_depth = MIN_DEPTH_FRACTION if min_depth_fraction is None else float(min_depth_fraction)
     own = tracker is None
     tracker = FaceTracker(FaceConfig()) if own else tracker
-    face = FaceStage(tracker, min_depth)
-    face.reset()
-    builder = PairBuilder(fcfg, input_clip=None, device="cpu")
-    flow = FlowStage(SampleScheduler(frame_skip, k_sw), builder)
-    flow.reset(0)
+    pipe = Pipeline(tracker, fcfg, frame_skip, k_sw, input_clip=None, device="cpu",
+                    min_depth_fraction=min_depth)  # the first frame resets the tracker
     try:
-        out = _VideoMaps(video, flow, builder, gt_samples(video.intervals, video.n_frames),
-                         min_depth, sample_frames(video.n_frames, frame_skip, k_sw))
-        out.run(face, intrinsics, batch, progress)
+        out = _VideoMaps(video, pipe, gt_samples(video.intervals, video.n_frames), min_depth,
+                         sample_frames(video.n_frames, frame_skip, k_sw))
+        out.run(intrinsics, batch, progress)
     finally:
         if own:
             tracker.close()
@@ -144,11 +139,12 @@ def extract_video(video, fcfg, frame_skip: int, k_sw: int, batch: int = 32,
 class _VideoMaps:
     """The maps of one video being extracted: the schedule's samples and the GT pairs."""
 
-    def __init__(self, video: Any, flow: Any, builder: Any, gts: list, min_depth: float,
+    def __init__(self, video: Any, pipe: Any, gts: list, min_depth: float,
                  starts: np.ndarray) -> None:
-        self.video, self.flow, self.builder = video, flow, builder
+        self.video, self.pipe = video, pipe
         self.starts = starts
-        self.gt = _GTPairs(gts, builder, min_depth)
+        self.rows = {int(f): j for j, f in enumerate(starts)}
+        self.gt = _GTPairs(gts, pipe.builder, min_depth)
         self.maps = np.zeros((len(starts),) + MAP_SHAPE, np.float32)
         self.valid = np.zeros(len(starts), bool)
         self.gt_maps = np.zeros((len(gts),) + MAP_SHAPE, np.float32)
@@ -157,29 +153,34 @@ class _VideoMaps:
         self.gt_pending: list = []
 
     def flush(self) -> None:
-        for smp in self.flow.build(self.pending):
-            self.maps[smp.sample], self.valid[smp.sample] = smp.maps, True
-        for smp in self.builder.build(self.gt_pending):
+        for smp in self.pipe.build(self.pending):
+            row = self.rows[smp.frame]
+            self.maps[row], self.valid[row] = smp.maps, True
+        for smp in self.pipe.builder.build(self.gt_pending):
             self.gt_maps[smp.sample], self.gt_valid[smp.sample] = smp.maps, True
         self.pending.clear()
         self.gt_pending.clear()
 
-    def run(self, face: Any, intrinsics: Any, batch: int,
-            progress: Callable[[int], None] | None) -> None:
+    def run(self, intrinsics: Any, batch: int, progress: Callable[[int], None] | None) -> None:
         """Read the needed frames in order (only those that start or end a window or a GT
-        pair are decoded) and feed them to the stages, as the live engine does."""
-        n, sched = self.video.n_frames, self.flow.scheduler
-        needed = sorted({f for f in range(n) if sched.wants(f)} | self.gt.frames())
+        pair are decoded) and feed them to the step, as the live engine does."""
+        n, pipe = self.video.n_frames, self.pipe
+        gt_frames = self.gt.frames()
         last_obs = None
         read, prev = 0, -1
-        for f in (f for f in needed if f < n):
+        for f in range(n):
+            scheduled = pipe.wants(f)
+            if not scheduled and f not in gt_frames:
+                continue
             frame = self.video.read_frame(f, intrinsics)
             read, prev = read + f - prev, f
-            if sched.wants(f):
-                item = face.observe(frame)
-                last_obs = item.obs if item.obs is not None else last_obs
-                self.pending.extend(s for s in self.flow.add(item)
-                                    if s.sample < len(self.starts))
+            if frame is None:
+                continue  # a hole: the next frame admitted files it (missing_color)
+            if scheduled:
+                step = pipe.prepare(frame)
+                if step.observed is not None and step.observed.obs is not None:
+                    last_obs = step.observed.obs
+                self.pending.extend(s for s in step.samples if s.frame in self.rows)
             self.gt_pending.extend(self.gt.add(frame, last_obs))
             if len(self.pending) + len(self.gt_pending) >= batch:
                 self.flush()

@@ -1,11 +1,14 @@
 """The real-time engine, its stages and its result writers.
 
 - :mod:`.stages` — the analysis stages as plain objects (face, sample scheduler, pair
-  builder, spotter), shared by the live engine and offline extraction.
+  builder, flow stage, gap rule, spotter).
+- :mod:`.step` — :class:`Pipeline`: one synchronous step face → schedule → flow → score →
+  spot over those stages, shared by the live engine (its threads run the step's phases),
+  offline extraction (up to the maps) and LOSO evaluation (the gap rule).
 - :mod:`.settings` — :func:`resolve_settings`: weights + user choices -> the settings every
   stage uses, resolved once.
-- :mod:`.engine` — :class:`Engine`: the stages in capture / face / flow / inference threads
-  with bounded queues, control and statistics.
+- :mod:`.engine` — :class:`Engine`: the step's phases in capture / face / flow / inference
+  threads with bounded queues, control and statistics.
 - :mod:`.types` — :class:`EngineConfig`, :class:`EngineUpdate`, :class:`FrameResult`.
 - :mod:`.runner` — the headless run of ``rt-sfamnet analyze`` (an engine into an output
   folder).
@@ -23,6 +26,7 @@ from rt_sfamnet.pipeline.engine import Engine
 from rt_sfamnet.pipeline.settings import Settings, resolve_settings, weights_spotting
 from rt_sfamnet.pipeline.stages import box_depth_fraction, needed_frame
 from rt_sfamnet.pipeline.stats import EngineStats
+from rt_sfamnet.pipeline.step import Pipeline
 from rt_sfamnet.pipeline.types import EngineConfig, EngineUpdate, FrameResult
 
 __all__ = [
@@ -31,6 +35,7 @@ __all__ = [
     "EngineStats",
     "EngineUpdate",
     "FrameResult",
+    "Pipeline",
     "Settings",
     "box_depth_fraction",
     "needed_frame",

@@ -5,18 +5,24 @@ Threads and queues::
     capture ──frames (bounded)──► face ──observed (bounded)──► flow ──samples (bounded)──►
     inference ──results (bounded, for poll())──► caller (GUI timer, analyze, benchmarks)
 
-The work of each thread is a stage of :mod:`rt_sfamnet.pipeline.stages` (plain objects,
-tested without threads, and shared with offline extraction): **capture** reads the source,
-paces file playback and forwards the frames some window needs (:meth:`SampleScheduler.wants`);
-**face** runs :class:`FaceStage`; **flow** runs :class:`FlowStage` (ring buffer, schedule,
-batched maps; a window with a dropped or faceless frame is still emitted, as a gap);
-**inference** runs the network in batches and feeds :class:`SpotterStage`, then publishes
-results, newly final curve values and intervals. This module keeps only the threads, the
-queues, control (pause, seek, speed, stop) and statistics; settings are resolved once, by
+The work of each thread is a phase of one synchronous :class:`~rt_sfamnet.pipeline.step.Pipeline`
+(tested without threads, and shared with offline extraction and LOSO evaluation):
+**capture** reads the source, paces file playback and admits frames from their metadata
+(:meth:`Pipeline.admit`: holes, frames left from before a seek, the start of a schedule,
+which frames some window needs); **face** runs :meth:`Pipeline.observe`; **flow** runs
+:meth:`Pipeline.schedule` and a batched :meth:`Pipeline.build` (a window with a dropped or
+faceless frame is still emitted, as a gap); **inference** runs :meth:`Pipeline.score` on a
+batch (network, gap rule, argmax, spotter, :class:`FrameResult`), then publishes results,
+newly final curve values and intervals. A new schedule (start, seek, live resume) travels
+down the queues as a control item, so each thread resets its phase in order with the
+frames. This module keeps only the threads, the queues, control (pause, seek, speed, stop)
+and statistics; settings are resolved by
 :func:`rt_sfamnet.pipeline.settings.resolve_settings`.
 
-Drops: only the capture queue drops, oldest first and counted in ``dropped["frames"]``, and
-only for live sources and real-time paced files; files read as fast as possible wait.
+Drops: the capture queue drops, oldest first and counted in ``dropped["frames"]``, only for
+live sources and real-time paced files; files read as fast as possible wait. A source may
+drop too (the camera's own queue: ``dropped["source"]``), and the results box drops what
+nobody polls (``dropped["results"]``).
 Faults: a source that fails mid-stream ends the stream after everything read is analysed
 and published, then :attr:`EngineUpdate.error` carries its error; an exception in any worker
 stops the engine the same way. :meth:`Engine.stop` always joins the threads and closes the
@@ -39,18 +45,9 @@ from rt_sfamnet.frames import RGBDFrame
 from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.pipeline.outbox import Outbox
 from rt_sfamnet.pipeline.settings import Settings, resolve_device, resolve_settings
-from rt_sfamnet.pipeline.stages import (
-    FaceStage,
-    FlowStage,
-    Observed,
-    PairBuilder,
-    Sample,
-    SampleScheduler,
-    SourceHoles,
-    SpotterStage,
-    score_samples,
-)
+from rt_sfamnet.pipeline.stages import Observed, Sample
 from rt_sfamnet.pipeline.stats import EngineCounters, EngineStats, LatencyWindow, RateMeter
+from rt_sfamnet.pipeline.step import Pipeline
 from rt_sfamnet.pipeline.types import EngineConfig, EngineUpdate, FrameResult
 from rt_sfamnet.queues import BoundedQueue, Control
 from rt_sfamnet.sources.base import Source
@@ -65,7 +62,7 @@ __all__ = ["Engine", "EngineConfig", "EngineUpdate", "FrameResult", "EngineStats
 
 @dataclass
 class _Reset(Control):
-    base: int  # first scheduled frame (a multiple of frame_skip)
+    base: int  # first scheduled frame of a new schedule (a multiple of frame_skip)
 
 
 @dataclass
@@ -125,6 +122,7 @@ class Engine:
         self._pacer = Pacer(self.fps, self.config.speed, stop=self._stop)
         self._started = self._stopped = False
         self._tracker: FaceTracker | None = None
+        self._pipe: Pipeline | None = None
         q = self.config.queue_size
         self._q_frames = BoundedQueue(q, "frames")
         self._q_observed = BoundedQueue(q, "observed")
@@ -211,12 +209,11 @@ class Engine:
             self.settings = self._resolve()  # the true frame rate is known now
             self._pacer = Pacer(self.fps, self._pacer.speed, stop=self._stop)
             self._tracker = FaceTracker(self.config.face)
-            self._face = FaceStage(self._tracker, self.config.min_depth_fraction)
-            builder = PairBuilder(self.feature_config, self.input_clip, self.backend)
-            self._holes = SourceHoles()  # frames the source skipped: missing_color gaps
-            self._flow = FlowStage(SampleScheduler(self.frame_skip, self.k_sw, self._holes),
-                                   builder)
-            builder.warm_up(self.predictor)  # one-off costs before the first timed frame
+            self._pipe = Pipeline.from_settings(
+                self.settings, self._tracker, self.predictor,
+                min_depth_fraction=self.config.min_depth_fraction,
+                keep_maps=self.config.keep_maps)
+            self._pipe.builder.warm_up(self.predictor)  # one-off costs before the first frame
         except BaseException:
             try:
                 if self._tracker is not None:
@@ -397,12 +394,8 @@ class Engine:
         return target, restart
 
     def _capture_loop(self) -> None:
-        fs = self.frame_skip
-        sched = SampleScheduler(fs, self.k_sw)  # the capture side's copy of the schedule
+        pipe = self._pipe
         it = iter(self.source)
-        started = False
-        last_index = -1
-        seek_target: int | None = None
         pace = self.config.realtime and not self.live
         while not self._stop.is_set():
             if not self._running.is_set():
@@ -412,12 +405,11 @@ class Engine:
                     self._running.wait(0.05)
                     continue
             target, restart = self._next_control()
-            if (restart and target is None) or target is not None:
+            if target is not None or restart:
                 if target is not None:
                     self.source.seek(target)
-                    seek_target = target
                 self._skip(self._q_frames.clear())  # frames of the old position
-                started = False
+                pipe.restart(target)
             t0 = time.perf_counter()
             try:
                 frame = next(it)
@@ -428,11 +420,9 @@ class Engine:
                 self._q_frames.put_wait(_End(error=exc), self._stop)
                 return
             capture_ms = (time.perf_counter() - t0) * 1e3
-            if seek_target is not None:
-                # frames the source had prepared before the seek belong to the old position
-                if not (seek_target <= frame.index < seek_target + max(2, int(self.fps))):
-                    continue
-                seek_target = None
+            adm = pipe.admit(frame)  # metadata only: skipped frames are never decoded
+            if adm.stale:
+                continue  # prepared by the source before the seek
             if pace:
                 self._pacer.wait(frame.index)
             arrival = time.perf_counter()
@@ -441,15 +431,9 @@ class Engine:
             self._input_rate.tick(now=arrival)
             with self._st:
                 self._c.note_frame(frame.index, frame.timestamp)
-            if started and frame.index > last_index + 1:  # a hole in the source's stream
-                self._holes.add(last_index + 1, frame.index - 1)
-            last_index = frame.index
-            if not started:
-                started = True
-                base = SampleScheduler.base_for(frame.index, fs)
-                sched.reset(base)
-                self._q_frames.put_wait(_Reset(base), self._stop)
-            if not sched.wants(frame.index):
+            if adm.restart is not None:
+                self._q_frames.put_wait(_Reset(adm.restart), self._stop)
+            if not adm.needed:
                 self._skip(1)
                 continue
             item = _Captured(frame, arrival)
@@ -468,12 +452,12 @@ class Engine:
             item = batch[0]
             if isinstance(item, Control):
                 if isinstance(item, _Reset):
-                    self._face.reset()
+                    self._pipe.reset_face()
                 if not self._q_observed.put_wait(item, self._stop) or isinstance(item, _End):
                     return
                 continue
             t0 = time.perf_counter()
-            observed = self._face.observe(item.frame, item.arrival)
+            observed = self._pipe.observe(item.frame, item.arrival)
             self._stage["face"].add((time.perf_counter() - t0) * 1e3)
             with self._st:
                 self._c.frames_observed += 1
@@ -484,7 +468,7 @@ class Engine:
                 return
 
     def _flow_loop(self) -> None:
-        stage, gap_state = self._flow, {}
+        pipe, gap_state = self._pipe, {}
         while True:
             batch = self._q_observed.get_many(self.config.max_batch, 0.05)
             if not batch:
@@ -500,9 +484,9 @@ class Engine:
                 assert isinstance(item, Observed)
                 with self._st:
                     self._c.track_gap(item.frame.index, item.obs is not None, gap_state)
-                pending.extend(stage.add(item))
+                pending.extend(pipe.schedule(item))
             t0 = time.perf_counter()
-            built = stage.build(pending)
+            built = pipe.build(pending)
             if built:
                 per_pair = (time.perf_counter() - t0) * 1e3 / len(built)
                 for _ in built:
@@ -512,42 +496,13 @@ class Engine:
                     return
             if control is not None:
                 if isinstance(control, _Reset):
-                    stage.reset(control.base)
+                    pipe.reset_schedule(control.base)
                     gap_state.clear()
                 if not self._q_samples.put_wait(control, self._stop) or isinstance(control, _End):
                     return
 
-    def _score(self, samples: list[Sample], spotter: SpotterStage
-               ) -> tuple[list[FrameResult], list[SpottedInterval]]:
-        """Run the network on the samples with maps, push every sample to the spotter."""
-        with_maps = [s for s in samples if s.maps is not None]
-        scores = probs = None
-        if with_maps:
-            t0 = time.perf_counter()
-            scores, probs = score_samples(self.predictor, with_maps, len(self.class_names))
-            self._stage["inference"].add((time.perf_counter() - t0) * 1e3)
-            with self._st:
-                self._c.batches.append(len(with_maps))
-        results: list[FrameResult] = []
-        intervals: list[SpottedInterval] = []
-        k = 0
-        for smp in samples:
-            score = p = label = None
-            if smp.maps is not None:
-                score, p = float(scores[k]), probs[k]
-                label = self.class_names[int(np.argmax(p))]
-                k += 1
-            intervals.extend(spotter.push(score, label))
-            results.append(FrameResult(
-                frame=smp.frame, timestamp=smp.timestamp, face_found=smp.face_found,
-                score=score, micro_smoothed=None, macro_smoothed=None, probs=p, label=label,
-                latency_ms=0.0, maps=smp.maps if self.config.keep_maps else None,
-                sample=smp.sample, depth_ok=smp.depth_ok, reason=smp.reason, box=smp.box,
-            ))
-        return results, intervals
-
     def _inference_loop(self) -> None:
-        spotter = SpotterStage(self.spotting_config, self.class_names[-1])
+        pipe = self._pipe
         resets = 0
         while True:
             batch = self._q_samples.get_many(self.config.max_batch, 0.05)
@@ -556,23 +511,28 @@ class Engine:
                     # stopped early (Ctrl-C, --seconds, the GUI): end the stream here, so
                     # intervals still waiting for later samples are published, exactly as the
                     # offline post-processing gives them for the scores seen so far.
-                    tail = spotter.finish()
-                    curves = spotter.new_curve_values()
+                    tail = pipe.finish()
+                    curves = pipe.new_curve_values()
                     if tail or curves["micro"] or curves["macro"]:
                         self._publish([], tail, curves, time.perf_counter())
                     return
                 continue
             control = batch[-1] if isinstance(batch[-1], Control) else None
             samples = [b for b in batch if isinstance(b, Sample)]
-            results, intervals = self._score(samples, spotter)
+            scored = pipe.score(samples)
+            if scored.batch:
+                self._stage["inference"].add(scored.network_ms)
+                with self._st:
+                    self._c.batches.append(scored.batch)
+            results, intervals = scored.results, scored.intervals
             if isinstance(control, _End):
-                intervals.extend(spotter.finish())
+                intervals.extend(pipe.finish())
             now = time.perf_counter()
             for res, smp in zip(results, samples, strict=True):
                 res.latency_ms = (now - smp.arrival) * 1e3
-            self._publish(results, intervals, spotter.new_curve_values(), now)
+            self._publish(results, intervals, pipe.new_curve_values(), now)
             if isinstance(control, _Reset):
-                spotter.reset(control.base)
+                pipe.reset_spotter(control.base)
                 resets += 1
                 self._o.restart(resets > 1)  # the first reset is the start itself
             elif isinstance(control, _End):

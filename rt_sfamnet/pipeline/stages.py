@@ -12,6 +12,8 @@ trained on extracted features receives exactly the inputs it gets live (tested b
 - :class:`PairBuilder`: crops (every :class:`~rt_sfamnet.features.FeatureConfig` option,
   ``depth_resize`` included), batched :func:`~rt_sfamnet.features.pair_maps_batch`, the
   empty-depth rule (``w`` set to zero) and the input clamp.
+- :class:`FlowStage`: scheduler and pair builder together (observed frames in, samples out).
+- :func:`label_samples`: the score → label end with the gap rule (live and LOSO evaluation).
 - :class:`SpotterStage`: the :class:`~rt_sfamnet.spotting.StreamingSpotter` with the
   schedule's base frame, gaps pushed as score 0 / ``neutral``, newly final curve values and
   intervals in frames of the stream.
@@ -34,6 +36,7 @@ from rt_sfamnet.spotting import SpottedInterval, SpottingConfig, StreamingSpotte
 __all__ = [
     "MIN_DEPTH_FRACTION",
     "FaceStage",
+    "FlowStage",
     "Observed",
     "PairBuilder",
     "RingEntry",
@@ -42,7 +45,9 @@ __all__ = [
     "SourceHoles",
     "SpotterStage",
     "box_depth_fraction",
+    "label_samples",
     "needed_frame",
+    "score_samples",
 ]
 
 MAP_CHANNELS = 3
@@ -147,9 +152,11 @@ class SourceHoles:
     """Frame indices a source skipped (holes in a recording), shared between the thread
     that reads the source (:meth:`add`) and the scheduler (:meth:`__contains__`).
 
-    A frame the source never delivered is a ``missing_color`` gap; one it delivered but the
-    engine dropped (a full capture queue) is ``dropped``. Only the newest ``keep`` holes are
-    remembered (the scheduler only asks about the last ``k_sw`` frames).
+    A frame the source never had is a ``missing_color`` gap; one it delivered but the engine
+    dropped (a full capture queue), or one the source itself dropped (its own queue, marked
+    by ``frame.meta["dropped_before"]``: never added here), is ``dropped``. Holes are added
+    by :class:`rt_sfamnet.pipeline.step.Gate`. Only the newest ``keep`` holes are remembered
+    (the scheduler only asks about the last ``k_sw`` frames).
     """
 
     def __init__(self, keep: int = 256) -> None:
@@ -474,6 +481,36 @@ class SpotterStage:
             apex=None if iv.apex is None else iv.apex + self.base,
             offset=iv.offset + self.base,
         )
+
+
+def label_samples(scores: np.ndarray, class_scores: np.ndarray, valid: np.ndarray,
+                  class_names: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """The score → label end of the pipeline, one rule live and in LOSO evaluation.
+
+    A sample without maps (``valid`` False: a gap) shows no expression: score 0 and the last
+    class (``neutral``), whatever the network would say about empty maps. Other samples keep
+    their score and get the class with the highest ``class_scores``.
+
+    Args:
+        scores: (N,) spotting scores. class_scores: (N, C) class probabilities or logits
+            (only their argmax is used). valid: (N,) bool. class_names: C names, neutral last.
+
+    Returns:
+        ``(scores (N,) float32, labels)``: what goes to the spotter, sample by sample.
+    """
+    scores = np.asarray(scores, dtype=np.float32).reshape(-1)
+    valid = np.asarray(valid, dtype=bool).reshape(-1)
+    class_scores = np.asarray(class_scores)
+    n = scores.shape[0]
+    if valid.shape[0] != n or class_scores.shape != (n, len(class_names)):
+        raise ValueError(f"label_samples: expected {n} valid flags and ({n}, "
+                         f"{len(class_names)}) class scores, found {valid.shape[0]} and "
+                         f"{class_scores.shape}")
+    best = class_scores.argmax(1) if n else np.zeros(0, np.int64)
+    neutral = str(class_names[-1])
+    labels = [str(class_names[int(b)]) if ok else neutral
+              for b, ok in zip(best, valid, strict=True)]
+    return np.where(valid, scores, np.float32(0.0)).astype(np.float32), labels
 
 
 def score_samples(predictor: Any, samples: Sequence[Sample], n_classes: int

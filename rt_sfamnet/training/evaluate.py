@@ -36,24 +36,41 @@ def _gt_for_emotions(intervals: Sequence[Interval], emotions: int) -> list[Inter
     return out
 
 
+def spot_video(model, maps: np.ndarray, valid: np.ndarray, input_scale: float,
+               clip: float | None, class_names: Sequence[str], scfg
+               ) -> tuple[np.ndarray, list[str], list]:
+    """Score → label → spot of one video's cached (unscaled) maps.
+
+    The score → label end is the live pipeline's (:func:`rt_sfamnet.pipeline.stages.label_samples`):
+    a sample without maps (``valid`` False: no face, a hole, no depth) has score 0 and the label
+    ``neutral``; then the offline post-processing (:func:`rt_sfamnet.spotting.spot`, which the
+    live streaming spotter equals).
+
+    Returns:
+        ``(scores (n,) float32, labels (n,), intervals in frames)``.
+    """
+    from rt_sfamnet.pipeline.stages import label_samples
+    from rt_sfamnet.spotting import spot
+
+    sc, logits = predict(model, maps, input_scale, clip=clip)
+    sc, lab = label_samples(sc, logits, valid, class_names)
+    return sc, lab, spot(sc, lab, scfg)
+
+
 def evaluate_subject(model, sd: SubjectData, cfg: TrainConfig, input_scale: float,
                      frame_skip: int, fps: float = 30.0) -> dict[str, Any]:
     """Spot and recognise on one subject; returns predictions, scores and raw results."""
-    from rt_sfamnet.spotting import spot
-
     names = emotion_names(cfg.emotions)
     scfg = _spotting_config(frame_skip, cfg.spotting, fps)
     preds: list[Interval] = []
     curves: dict[str, list[float]] = {}
     labels: dict[str, list[str]] = {}
     for video, sl in sd.video_slices.items():  # one video's maps in memory at a time
-        sc, logits = predict(model, sd.video_maps(video), input_scale, clip=cfg.clip)
-        sc = np.where(sd.valid[sl], sc, 0.0).astype(np.float32)
-        lab = [names[i] for i in (logits.argmax(1) if len(logits) else [])]
+        sc, lab, spotted = spot_video(model, sd.video_maps(video), sd.valid[sl], input_scale,
+                                      cfg.clip, names, scfg)
         curves[video] = [round(float(x), 5) for x in sc]
         labels[video] = lab
-        for si in spot(sc, lab, scfg):
-            preds.append(si.to_interval(sd.subject, video))
+        preds.extend(si.to_interval(sd.subject, video) for si in spotted)
     g_scores, g_logits = predict(model, sd.gt_maps(), input_scale, clip=cfg.clip)
     g_pred = g_logits.argmax(1) if len(g_logits) else np.zeros(0, np.int64)
     return {

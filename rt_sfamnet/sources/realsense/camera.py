@@ -44,9 +44,11 @@ class CameraSource(Source):
     (:attr:`dropped` counts them), so the SDK is never blocked by a slow consumer.
 
     Frames: ``timestamp`` is the camera's frame timestamp in seconds (made strictly
-    increasing), ``index`` counts framesets delivered by the SDK (gaps = dropped frames),
-    ``meta`` ``{"frame_number", "arrival"}`` (``arrival`` = ``time.monotonic()`` when the
-    SDK delivered the frame, for latency measurement).
+    increasing), ``index`` counts framesets delivered by the SDK, ``meta``
+    ``{"frame_number", "arrival"}`` (``arrival`` = ``time.monotonic()`` when the SDK
+    delivered the frame, for latency measurement). Frames the queue dropped leave gaps in
+    ``index``; the first frame after such a gap carries ``meta["dropped_before"]`` = the
+    number dropped (the analysis files them as ``dropped``, not as holes of the stream).
 
     Errors: :class:`CameraNotFoundError` at :meth:`open` when no camera (or not the one with
     ``serial``) is connected; :class:`CameraDisconnectedError` during iteration when no
@@ -222,6 +224,7 @@ class CameraSource(Source):
             raise SourceError(f"{self.name}: open() the source before iterating")
         last = time.monotonic()
         got_any = False
+        prev = -1  # index of the previous frame handed out
         while True:
             if self._error is not None:
                 err, self._error = self._error, None
@@ -240,6 +243,9 @@ class CameraSource(Source):
                     )
                 continue
             (frame,) = items
+            if got_any and frame.index > prev + 1:  # numbered before the queue dropped them
+                frame.meta["dropped_before"] = frame.index - prev - 1
+            prev = frame.index
             got_any = True
             last = time.monotonic()
             yield frame
