@@ -99,7 +99,9 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         seconds: stop after this many seconds of input (needed for a camera).
         progress: a progress bar, shown only on a terminal.
         out: also keep the files (``frames.csv``, ``events.csv/json``, ``summary.json``) here.
-        gt: a ground-truth interval CSV overriding the source's own.
+        gt: a ground-truth interval CSV, or a review's annotation file (its confirmed rows
+            only, :func:`rt_sfamnet.annotations.read_ground_truth`), overriding the source's
+            own.
         emotions, frame_skip, device, realtime: as the command's options.
 
     Returns:
@@ -109,7 +111,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         RtSfamnetError: bad input (unknown source, bad weights, bad ``spot`` key...), or the
         source failed during the run (the files written so far stay in ``out``).
     """
-    from rt_sfamnet.intervals import read_intervals
+    from rt_sfamnet.annotations import read_ground_truth
     from rt_sfamnet.pipeline import Engine, EngineConfig
     from rt_sfamnet.pipeline.runner import RunOptions, run_headless
     from rt_sfamnet.sources import make_source
@@ -127,7 +129,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         folder = Path(out) if out is not None else Path(tmp)
         opts = RunOptions(out=folder, seconds=seconds, progress=progress,
                           weights=None if weights is None else str(weights),
-                          gt=read_intervals(gt) if gt else None, video=video)
+                          gt=read_ground_truth(gt) if gt else None, video=video)
         result = run_headless(Engine(src, config), opts)
         if result.error is not None:
             raise result.error

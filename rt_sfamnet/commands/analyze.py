@@ -49,8 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "default: the bundled weights")
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
                         help="classes of an official .pkl checkpoint")
-    parser.add_argument("--gt", default=None, help="ground-truth interval CSV (overrides the "
-                        "source's own ground truth); scored on the analysed frames only")
+    parser.add_argument("--gt", default=None, help="ground-truth interval CSV or a review's "
+                        ".annotations.csv (its accepted, added and edited rows only, as in "
+                        "`evaluate --gt`); overrides the source's own ground truth; scored on "
+                        "the analysed frames only")
     parser.add_argument("--gt-video", default=None, metavar="[SUBJECT/]VIDEO",
                         help="the video of a --gt file with several videos (default: the one "
                         "named like the source)")
@@ -70,7 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--record", default=None, metavar="FILE.db3",
                         help="also record the source's frames to this .db3 file while "
-                        "analysing (e.g. `analyze camera --record session.db3`)")
+                        "analysing (e.g. `analyze camera --record session.db3`); an existing "
+                        "file is refused unless --overwrite; the source itself always")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --record replace an existing file (never the source itself)")
     parser.add_argument("--camera", action="append", default=[], metavar="KEY=VALUE",
                         help="a camera control for a camera source: exposure, auto_exposure, "
                         "laser_power, emitter, visual_preset, color_exposure, "
@@ -110,8 +115,17 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} exists and is not a folder")
+    if args.gt_video and not args.gt:
+        raise ConfigError(f"--gt-video {args.gt_video!r} chooses a video of a --gt file, but no "
+                          f"--gt was given; give --gt FILE too, or leave out --gt-video")
+    if getattr(args, "overwrite", False) and not getattr(args, "record", None):
+        raise ConfigError("--overwrite lets --record replace a file: give --record FILE too")
     sources = [str(s) for s in args.source]
     if len(sources) == 1:
+        if getattr(args, "record", None):  # before any work: never the source, no silent loss
+            from rt_sfamnet.sources.realsense.tee import check_record_target
+
+            check_record_target(args.record, sources[0], bool(getattr(args, "overwrite", False)))
         return [(sources[0], out)]
     if args.gt_video:
         raise ConfigError("--gt-video names one video: it cannot be used with several sources")
@@ -129,20 +143,20 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
 def _analyze_one(args: argparse.Namespace, source: str, out: Path, stop: Any) -> Any:
     """One source into ``out``; returns the runner's result and the written summary."""
-    from rt_sfamnet.intervals import read_intervals
+    from rt_sfamnet.annotations import read_ground_truth
     from rt_sfamnet.pipeline import Engine
     from rt_sfamnet.pipeline.runner import RunOptions, run_headless
     from rt_sfamnet.sources import make_source
 
     opts = RunOptions(out=out, seconds=args.seconds, protocol=args.protocol,
                       progress=not (args.no_progress or getattr(args, "quiet", False)),
-                      weights=args.weights, gt=read_intervals(args.gt) if args.gt else None,
+                      weights=args.weights, gt=read_ground_truth(args.gt) if args.gt else None,
                       video=Path(source).stem or "stream", gt_video=args.gt_video, stop=stop)
     src = make_source(source, **_camera_kwargs(args, source))
     if getattr(args, "record", None):
         from rt_sfamnet.sources.realsense.tee import RecordingTee
 
-        src = RecordingTee(src, args.record)
+        src = RecordingTee(src, args.record, overwrite=bool(getattr(args, "overwrite", False)))
     engine = Engine(src, engine_config(args))
     result = run_headless(engine, opts)
     written = json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)

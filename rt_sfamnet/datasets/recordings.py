@@ -56,6 +56,19 @@ class RecordingVideo:
     def key(self) -> tuple[str, str]:
         return (self.subject, self.video)
 
+    @property
+    def uid(self) -> str:
+        """The name that stays when the review changes the subject: the file stem (a
+        feature cache moves the video's entry to its new subject, never copies it)."""
+        return self.video
+
+    def source_identity(self, known: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What a cache entry of this video is made from: the recording file's name, size,
+        mtime and SHA-256 (:func:`rt_sfamnet.datasets.cache.file_identity`)."""
+        from rt_sfamnet.datasets.cache import file_identity
+
+        return file_identity(self.path, known)
+
     def problems(self) -> list[str]:
         out = []
         for iv in self.intervals:
@@ -139,11 +152,16 @@ def recording_intervals(recording: Path) -> tuple[list[Interval], Path]:
 
 
 def _subject(recording: Path, intervals: list[Interval], source: Path) -> str:
+    from rt_sfamnet.datasets.cache import check_name
+
     names = sorted({iv.subject for iv in intervals if iv.subject})
     if len(names) > 1:
         raise DatasetError(f"{source}: several subjects {names} in one recording; expected "
                            "one subject per recording")
-    return names[0] if names else recording.stem
+    subject = names[0] if names else recording.stem
+    check_name(subject, "subject", source)
+    check_name(recording.stem, "recording", recording)
+    return subject
 
 
 def load_recording(path: str | Path) -> RecordingVideo:
