@@ -140,7 +140,7 @@ def read_annotations(path: str | Path) -> list[Row]:
 
 def write_annotations(path: str | Path, rows: Iterable[Row]) -> None:
     """Write rows sorted by onset, atomically (OutputError if the folder is not writable)."""
-    write_intervals(path, [r.to_interval() for r in sorted(rows, key=_sort_key)])
+    write_intervals(path, [r.to_interval() for r in sorted(rows, key=_sort_key)], EXTRA_COLUMNS)
 
 
 def confirmed_intervals(rows: Iterable[Row]) -> list[Interval]:
