@@ -70,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
         k = result.get("emotion_kappa")
         if k is not None:
             kappa = "n/a" if k["kappa"] is None else f"{k['kappa']:.4f}"
-            print(f"emotion agreement: Cohen's kappa {kappa} over {k['pairs']} matched pairs")
+            print(f"emotion agreement: Cohen's kappa {kappa} over {k['pairs']} matched pairs"
+                  + (f" ({k['problem']})" if k.get("problem") else ""))
     return 0

@@ -310,7 +310,7 @@ def test_complete_run_scores_the_whole_ground_truth(tmp_path, weights_file):
     assert main(["analyze", str(CLIP), "--out", str(out), "--weights", str(weights_file),
                  "--no-progress", "--device", "cpu"]) == 0
     m = json.loads((out / "summary.json").read_text())["metrics"]
-    assert m["span"] == [0, None] and m["ground_truth_outside_span"] == 0
+    assert m["span"] == [0, 59] and m["ground_truth_outside_span"] == 0  # all 60 frames
     assert m["micro"]["tp"] + m["micro"]["fn"] == 1  # the clip's own micro-expression
 
 
