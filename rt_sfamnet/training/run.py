@@ -107,6 +107,18 @@ class Run:
         """
         if self._verified:
             return
+        if self.meta.get("dataset") == "recordings":  # a recording is one video of one subject
+            where: dict[str, list[str]] = {}
+            for s, v in self.cache.keys():
+                where.setdefault(v, []).append(s)
+            twice = {v: ss for v, ss in where.items() if len(ss) > 1}
+            if twice:
+                v, ss = next(iter(sorted(twice.items())))
+                raise DatasetError(
+                    f"the feature cache {self.cache.path} holds recording {v} under "
+                    f"{len(ss)} subjects ({', '.join(ss)}){' and more' if len(twice) > 1 else ''}"
+                    f": LOSO would test on what it trained on. Run `rt-sfamnet extract` again "
+                    f"with the same --root and --cache: it keeps the subject of the review")
         bad = self.cache.verify_all(checksum=True)
         if bad:
             raise DatasetError(

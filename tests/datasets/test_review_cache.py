@@ -211,3 +211,21 @@ def test_property_cached_labels_equal_the_current_review(folder, tmp_path_factor
         for stem, (subject, rows) in edits.items():
             assert state[stem] == expected(stem, rows, subject)
         assert len(FeatureCache(cache).keys()) == len(STEMS)
+
+
+def test_train_refuses_a_recording_left_under_two_subjects(folder, tmp_path, capsys):
+    """A cache made before entries were moved holds a recording twice: refused, and one
+    extract fixes it."""
+    cache = tmp_path / "cache"
+    write_annotations(annotations_path(folder / "r1.db3"), [row(3, subject="alice")])
+    write_annotations(annotations_path(folder / "r2.db3"), [row(5, subject="bob")])
+    extract(folder, cache)
+    shutil.copytree(cache / "videos" / "alice", cache / "videos" / "carol")  # the old copy
+    rc = main(["train", "--cache", str(cache), "--out", str(tmp_path / "run"), "--steps", "1",
+               "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "holds recording r1 under 2 subjects (alice, carol)" in err[0]
+    write_annotations(annotations_path(folder / "r1.db3"), [row(3, subject="carol")])
+    assert extract(folder, cache)["moved"] == ["alice/r1: its subject is carol now"]
+    Run(FeatureCache(cache), tmp_path / "run", TrainConfig()).verify_cache()  # no error
