@@ -228,7 +228,8 @@ class _Outputs:
                 self.meta["first_frame"] = update.results[0].frame
             self.meta["last_frame"] = update.results[-1].frame
         self.meta["finished"] = self.meta["finished"] or bool(update.finished)
-        self.meta["position"] = max(self.meta.get("position", -1), int(update.stats.position))
+        self.meta["position"] = max(self.meta.get("position", -1),
+                                    int(getattr(update.stats, "position", -1)))
         self.meta["latencies"].extend(r.latency_ms for r in update.results if r.score is not None)
         if bar is not None:
             bar.update(update.stats.frames_in - self.seen_in)
