@@ -140,7 +140,7 @@ def read_annotations(path: str | Path) -> list[Row]:
 
 def write_annotations(path: str | Path, rows: Iterable[Row]) -> None:
     """Write rows sorted by onset, atomically (OutputError if the folder is not writable)."""
-    write_intervals(path, [r.to_interval() for r in sorted(rows, key=_sort_key)])
+    write_intervals(path, [r.to_interval() for r in sorted(rows, key=_sort_key)], EXTRA_COLUMNS)
 
 
 def confirmed_intervals(rows: Iterable[Row]) -> list[Interval]:
@@ -154,6 +154,13 @@ def read_interval_file(path: str | Path) -> tuple[list[Interval], bool]:
     if is_annotations_file(path):
         return confirmed_intervals(read_annotations(path)), True
     return read_intervals(path), False
+
+
+def read_ground_truth(path: str | Path) -> list[Interval]:
+    """Ground truth from an interval file or a review: the one rule of ``analyze --gt``,
+    ``rt_sfamnet.analyze(gt=...)`` and ``evaluate --gt`` (rejected and pending rows of an
+    annotation file are not ground truth)."""
+    return read_interval_file(path)[0]
 
 
 def _now_utc() -> str:
@@ -395,4 +402,5 @@ def _unique(rows: list[Row]) -> list[Row]:
 __all__ = ["ACCEPTED", "ADDED", "CONFIRMED", "EDITED", "EXTRA_COLUMNS", "ORIGINS", "PENDING",
            "REJECTED", "STATUSES", "SUFFIX", "ReviewSession", "Row", "annotations_path",
            "check_bounds", "confirmed_intervals", "is_annotations_file", "read_annotations",
-           "read_interval_file", "row_from_interval", "write_annotations"]
+           "read_ground_truth", "read_interval_file", "row_from_interval",
+           "write_annotations"]

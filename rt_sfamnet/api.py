@@ -81,7 +81,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             protocol: str = "megc", gt_video: str | None = None,
             record: str | Path | None = None,
             camera: Mapping[str, Any] | Iterable[str] | None = None,
-            zero_depth_experiment: bool = False, fps: float | None = None) -> Analysis:
+            zero_depth_experiment: bool = False, fps: float | None = None,
+            overwrite: bool = False) -> Analysis:
     """Analyse ``source`` headless, as ``rt-sfamnet analyze`` does, and return the tables.
 
     Every analysis option of the command is a keyword of the same name (``--no-progress``
@@ -99,7 +100,9 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         seconds: stop after this many seconds of input (needed for a camera).
         progress: a progress bar, shown only on a terminal.
         out: also keep the files (``frames.csv``, ``events.csv/json``, ``summary.json``) here.
-        gt: a ground-truth interval CSV overriding the source's own.
+        gt: a ground-truth interval CSV, or a review's annotation file (its confirmed rows
+            only, :func:`rt_sfamnet.annotations.read_ground_truth`), overriding the source's
+            own.
         gt_video: the video of a several-video ``gt`` (``VIDEO`` or ``SUBJECT/VIDEO``).
         protocol: ``"megc"`` or ``"sfamnet"`` (evaluation with ground truth).
         release_spotting: start from the release's spotting values, not the weights'.
@@ -113,6 +116,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             labelled in the summary (``--zero-depth-experiment``).
         fps: the frame rate of a frame folder (``--fps``; default 30); refused for sources
             with their own timestamps (videos, webcams, recordings).
+        overwrite: let ``record`` replace an existing file (never the source itself).
 
     Returns:
         An :class:`Analysis` (``.frames``, ``.events``, ``.summary``).
@@ -130,7 +134,8 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         release_spotting=release_spotting, device=device, realtime=bool(realtime),
         speed=speed, seconds=seconds, gt=None if gt is None else str(gt), gt_video=gt_video,
         protocol=protocol, record=None if record is None else str(record), camera=camera,
-        progress=progress, zero_depth_experiment=bool(zero_depth_experiment), fps=fps)
+        progress=progress, zero_depth_experiment=bool(zero_depth_experiment), fps=fps,
+        overwrite=bool(overwrite))
     with tempfile.TemporaryDirectory(prefix="rt-sfamnet-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         result, written = run_analysis(source, folder, options)

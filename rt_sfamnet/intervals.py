@@ -163,14 +163,17 @@ def read_intervals(path: str | Path) -> list[Interval]:
     return out
 
 
-def write_intervals(path: str | Path, intervals: Iterable[Interval]) -> None:
+def write_intervals(path: str | Path, intervals: Iterable[Interval],
+                    extra_columns: Iterable[str] = ()) -> None:
     """Write intervals as CSV (atomically: a temporary file renamed into place).
 
+    ``extra_columns`` are written after the interval columns even without rows (an empty
+    review keeps its header); other extra keys of the intervals follow them.
     A path that cannot be written raises OutputError and leaves no temporary file.
     """
     p = Path(path)
     rows = list(intervals)
-    extra_cols: list[str] = []
+    extra_cols: list[str] = list(extra_columns)
     for iv in rows:
         for k in iv.extra:
             if k not in extra_cols:

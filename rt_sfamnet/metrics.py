@@ -377,10 +377,13 @@ def emotion_agreement(a: Iterable[Interval], b: Iterable[Interval], emotions: in
     Cohen's kappa (:func:`cohen_kappa`; None without pairs).
 
     Returns:
-        ``{"kappa", "pairs", "observed_agreement"}``.
+        ``{"kappa", "pairs", "observed_agreement", "videos_in_common", "problem"}``;
+        ``problem`` says why there is no kappa (no video annotated by both coders, or no
+        matched pair with an emotion), else None.
     """
     emotion_names(emotions)
     a_by, b_by = _group(a), _group(b)
+    common = set(a_by) & set(b_by)
     la: list[str] = []
     lb: list[str] = []
     for key in sorted(set(a_by) & set(b_by)):
@@ -398,7 +401,36 @@ def emotion_agreement(a: Iterable[Interval], b: Iterable[Interval], emotions: in
                           if y[j].emotion else "none")
     n = len(la)
     observed = sum(p == q for p, q in zip(la, lb, strict=True)) / n if n else None
-    return {"kappa": cohen_kappa(la, lb), "pairs": n, "observed_agreement": observed}
+    problem = None
+    if not common:
+        problem = no_common_video(a_by, b_by)
+    elif not n:
+        problem = "no matched pair of intervals with an emotion: kappa is undefined"
+    return {"kappa": cohen_kappa(la, lb), "pairs": n, "observed_agreement": observed,
+            "videos_in_common": len(common), "problem": problem}
+
+
+def no_common_video(a_by: dict, b_by: dict, names: tuple[str, str] = ("first", "second")
+                    ) -> str | None:
+    """None when two interval sets (grouped by :func:`_group`) share a ``(subject, video)``,
+    else a message naming the videos of each side."""
+    if set(a_by) & set(b_by) or not (a_by or b_by):
+        return None
+
+    def listed(by: dict) -> str:
+        keys = [f"{s}/{v}" for s, v in sorted(by)]
+        return ", ".join(keys[:4]) + (" ..." if len(keys) > 4 else "") or "none"
+
+    return (f"no video in common: the {names[0]} file has {listed(a_by)}, the {names[1]} "
+            f"{listed(b_by)}; expected annotations of the same subject/video")
+
+
+def videos_in_common_problem(gt: Iterable[Interval], pred: Iterable[Interval],
+                             names: tuple[str, str] = ("ground-truth", "predictions")
+                             ) -> str | None:
+    """:func:`no_common_video` of two interval lists (None when both are empty)."""
+    g, p = _group(gt), _group(pred)
+    return no_common_video(g, p, names) if g and p else None
 
 
 def _assemble(counts: dict[str, list[int]], analysis: dict[str, float], n_pairs: int) -> dict:

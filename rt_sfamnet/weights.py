@@ -91,6 +91,7 @@ class WeightsMeta:
             raise WeightsError(
                 f"weights metadata: flow_mode must be one of {FLOW_MODES}, found {self.flow_mode!r}"
             )
+        _check_meta_values(self)
         if self.registration not in ("none", "landmarks"):
             raise WeightsError(f"weights metadata: registration must be 'none' or 'landmarks', "
                                f"found {self.registration!r}")
@@ -113,9 +114,11 @@ class WeightsMeta:
         return (value,) if isinstance(value, str) else tuple(value)
 
     def to_json(self) -> str:
+        """The metadata as strict JSON (a non-finite number in the free-form provenance is
+        written as null: the text is always valid JSON)."""
         d = dataclasses.asdict(self)
         d["format_version"] = FORMAT_VERSION
-        return json.dumps(d, sort_keys=True)
+        return json.dumps(_finite_or_null(d), sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: str, where: str = "weights metadata") -> WeightsMeta:
@@ -199,6 +202,47 @@ def default_weights(emotions: int = 4, has_depth: bool = True, flow_mode: str | 
                 f"network is never fed zero depth silently")
         return path
     return default_weights_path(emotions, must_exist=True)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_meta_values(meta: WeightsMeta) -> None:
+    """The values the pipeline uses must be usable: ``input_scale`` a finite number > 0,
+    ``frame_skip`` an integer >= 1, ``units`` text, ``provenance`` an object whose
+    ``input_clip`` (the clamp), if given, is a finite number > 0 or null (WeightsError)."""
+    import math
+
+    def bad(key: str, expected: str, value: Any) -> WeightsError:
+        return WeightsError(f"weights metadata: {key} must be {expected}, found {value!r}")
+
+    if not _number(meta.input_scale) or not math.isfinite(meta.input_scale) \
+            or meta.input_scale <= 0:
+        raise bad("input_scale", "a finite number > 0", meta.input_scale)
+    if not isinstance(meta.frame_skip, int) or isinstance(meta.frame_skip, bool) \
+            or meta.frame_skip < 1:
+        raise bad("frame_skip", "an integer >= 1", meta.frame_skip)
+    if not isinstance(meta.units, str):
+        raise bad("units", "text", meta.units)
+    if not isinstance(meta.provenance, dict):
+        raise bad("provenance", "a JSON object", meta.provenance)
+    clip = meta.provenance.get("input_clip")
+    if clip is not None and (not _number(clip) or not math.isfinite(clip) or clip <= 0):
+        raise bad("provenance.input_clip (the clamp)", "a finite number > 0 or null", clip)
+
+
+def _finite_or_null(x: Any) -> Any:
+    """``x`` with every NaN or infinite float replaced by None (for strict JSON)."""
+    import math
+
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite_or_null(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite_or_null(v) for v in x]
+    return x
 
 
 def default_weights_path(emotions: int = 4, must_exist: bool = False) -> Path:

@@ -49,8 +49,49 @@ def test_emotion_agreement_over_matched_pairs_by_hand():
     # a pair where only one coder gave an emotion counts, as the label "none"
     a[3].emotion = "happy"
     assert emotion_agreement(a, b, 7)["pairs"] == 4
-    assert emotion_agreement([], b, 7) == {"kappa": None, "pairs": 0,
-                                           "observed_agreement": None}
+    none = emotion_agreement([], b, 7)
+    assert (none["kappa"], none["pairs"], none["observed_agreement"]) == (None, 0, None)
+    assert none["videos_in_common"] == 0
+    assert none["problem"] == ("no video in common: the first file has none, the second "
+                               "s/v; expected annotations of the same subject/video")
+    r7 = emotion_agreement(a, b, 7)
+    assert r7["videos_in_common"] == 1 and r7["problem"] is None
+    blank = [Interval("s", "v", 10, 15, 20, "micro", "")]
+    assert emotion_agreement(blank, blank, 7)["problem"] == (
+        "no matched pair of intervals with an emotion: kappa is undefined")
+
+
+def _review_file(path, intervals, video=None):
+    write_annotations(path, [Row(iv.subject, video or iv.video, iv.onset, iv.apex, iv.offset,
+                                 iv.type, iv.emotion, status="accepted") for iv in intervals])
+
+
+def test_two_reviews_without_a_video_in_common_are_refused(tmp_path, capsys):
+    a, b = _coders()
+    fa, fb = tmp_path / "r.a.annotations.csv", tmp_path / "r.b.annotations.csv"
+    _review_file(fa, a)
+    _review_file(fb, b, video="w")  # the second reviewer annotated another video
+    assert main(["evaluate", "--gt", str(fa), "--pred", str(fb), "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "cannot compare the two reviews: no video in common" in err[0]
+    assert f"--gt {fa} file has s/v" in err[0] and f"--pred {fb} s/w" in err[0]
+
+
+def test_predictions_of_another_video_are_scored_with_the_problem_recorded(tmp_path, capsys):
+    from rt_sfamnet.intervals import write_intervals
+
+    a, b = _coders()
+    write_intervals(tmp_path / "gt.csv", a)
+    write_intervals(tmp_path / "pred.csv", [Interval("s", "w", iv.onset, iv.apex, iv.offset,
+                                                      iv.type, iv.emotion) for iv in b])
+    assert main(["evaluate", "--gt", str(tmp_path / "gt.csv"), "--pred",
+                 str(tmp_path / "pred.csv"), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert out["micro"]["tp"] == 0 and out["micro"]["fn"] == 4  # every interval a miss...
+    assert out["problem"].startswith("no video in common")  # ...and why, recorded
+    assert "warning: no video in common" in captured.err
 
 
 def test_evaluate_two_reviewers_annotation_files(tmp_path, capsys):

@@ -193,3 +193,12 @@ def test_import_events_adds_new_spotted_rows_once(tmp_path):
     assert s.import_events(more) == 0
     s.undo()
     assert len(s) == 3
+
+
+def test_a_review_with_every_row_removed_is_still_a_review(tmp_path):
+    from rt_sfamnet.annotations import read_annotations, read_ground_truth, write_annotations
+
+    p = tmp_path / "s01.annotations.csv"
+    write_annotations(p, [])
+    assert read_annotations(p) == [] and read_ground_truth(p) == []
+    assert p.read_text().splitlines()[0].endswith("status,origin,reviewer,reviewed_at")

@@ -153,12 +153,18 @@ def test_default_weights_path(tmp_path, monkeypatch):
 def _with_provenance(tmp_path, provenance: dict):
     """Weights whose embedded metadata holds ``provenance`` as written by someone else
     (WeightsMeta would refuse to write a bad value)."""
+    return _with_meta(tmp_path, "other",
+                      {"emotions": 4, "flow_mode": "optical", "provenance": provenance})
+
+
+def _with_meta(tmp_path, name: str, meta: dict):
+    """A weights file whose metadata JSON is ``meta`` as written (not validated on save)."""
     import json
 
     from safetensors.torch import save_file
 
-    p = tmp_path / "other.safetensors"
-    meta = {"emotions": 4, "flow_mode": "optical", "provenance": provenance}
+    torch.manual_seed(0)
+    p = tmp_path / f"{name}.safetensors"
     save_file({k: v.contiguous() for k, v in SFAMNet(4).state_dict().items()}, str(p),
               metadata={"rt_sfamnet": json.dumps(meta)})
     return p
@@ -232,3 +238,52 @@ def test_default_weights_follow_the_source_depth(tmp_path, monkeypatch):
     assert read_meta(optical).flow_mode == "optical"
     with pytest.raises(WeightsError, match="sfamnet-7emo-optical"):
         w.default_weights(7, has_depth=False)
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("input_scale", -0.5, "input_scale must be a finite number > 0"),
+    ("input_scale", 0.0, "input_scale must be a finite number > 0"),
+    ("input_scale", float("nan"), "input_scale must be a finite number > 0"),
+    ("input_scale", float("inf"), "input_scale must be a finite number > 0"),
+    ("input_scale", "1.0", "input_scale must be a finite number > 0"),
+    ("input_scale", True, "input_scale must be a finite number > 0"),
+    ("frame_skip", 0, "frame_skip must be an integer >= 1"),
+    ("frame_skip", 1.5, "frame_skip must be an integer >= 1"),
+    ("units", 3, "units must be text"),
+    ("provenance", [1], "provenance must be a JSON object"),
+    ("provenance", {"input_clip": float("nan")}, "input_clip .*finite number > 0 or null"),
+    ("provenance", {"input_clip": -3}, "input_clip .*finite number > 0 or null"),
+])
+def test_metadata_values_are_validated_on_load(tmp_path, key, value, expected):
+    meta = {"emotions": 4, "flow_mode": "hybrid", "input_scale": 1.0, "frame_skip": 2,
+            "provenance": {}, key: value}
+    p = _with_meta(tmp_path, "bad", meta)
+    for load in (load_weights, read_meta):
+        with pytest.raises(WeightsError, match=expected):
+            load(p)
+    with pytest.raises(WeightsError, match=expected):
+        WeightsMeta(**meta)
+
+
+def test_weights_info_always_prints_strict_json(tmp_path, capsys):
+    import json
+
+    from rt_sfamnet.cli import main
+
+    # NaN and infinity in the free-form provenance (e.g. a diverged run's loss) are written
+    # as null: the output parses with a strict parser
+    p = _with_meta(tmp_path, "nan", {"emotions": 4, "input_scale": 0.25, "provenance": {
+        "train_info": {"loss": float("nan"), "best": float("inf")}, "input_clip": 8.0}})
+    assert main(["weights", "info", str(p)]) == 0
+    text = capsys.readouterr().out
+
+    def refuse(name):
+        raise AssertionError(f"{name} in the output")
+
+    d = json.loads(text, parse_constant=refuse)
+    assert d["input_scale"] == 0.25 and d["provenance"]["train_info"] == {"loss": None,
+                                                                        "best": None}
+    assert d["provenance"]["input_clip"] == 8.0
+    bad = _with_meta(tmp_path, "neg", {"emotions": 4, "input_scale": -1.0})
+    assert main(["weights", "info", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "input_scale must be a finite number > 0, found -1.0" in err[0]

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
+    QMessageBox,
     QWidget,
 )
 
@@ -25,11 +26,25 @@ OFFICIAL_CLASSES = ("4 (negative, positive, surprise, others)",
 def ask_record_path(parent: QWidget, start_dir: str) -> str | None:
     """A ``.db3`` file to record to (the Record toggle, ``ui.recording``), or None."""
     start = Path(start_dir or ".") / "session.db3"
+    # the Record toggle asks itself before it overwrites (ask_overwrite): not twice
     path, _ = QFileDialog.getSaveFileName(parent, "Record to", str(start),
-                                          "RealSense recording (*.db3)")
+                                          "RealSense recording (*.db3)",
+                                          options=QFileDialog.Option.DontConfirmOverwrite)
     if path and not path.lower().endswith(".db3"):
         path += ".db3"
     return path or None
+
+
+def ask_overwrite(parent: QWidget, path: str) -> bool:
+    """True when the user agrees to replace the existing file ``path`` (default: No)."""
+    review = Path(path).with_name(Path(path).stem + ".annotations.csv")
+    note = (f"\n\nIts review {review.name} would then describe another recording."
+            if review.exists() else "")
+    answer = QMessageBox.question(
+        parent, "Replace the recording?", f"{path} exists. Record over it?{note}",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def ask_recording(parent: QWidget, start_dir: str) -> str | None:
@@ -73,4 +88,4 @@ def ask_export_path(parent: QWidget, start: str) -> tuple[str, str] | None:
 
 
 __all__ = ["RECORDING_FILTER", "WEIGHTS_FILTER", "ask_export_path", "ask_folder",
-           "ask_record_path", "ask_recording", "ask_weights"]
+           "ask_overwrite", "ask_record_path", "ask_recording", "ask_weights"]

@@ -3,7 +3,10 @@
 Every source the window opens is wrapped in a
 :class:`~rt_sfamnet.sources.realsense.tee.RecordingTee` (``ui.session``), which passes the
 frames on unchanged. Record (R, a checkable action) asks for a ``.db3`` file and starts the
-tee's recording; pressing it again stops it. Stopping waits for the writer to store the
+tee's recording; pressing it again stops it. The open recording itself is never a target
+(refused with a message, even when reached through a symlink or another path), and an
+existing file is replaced only after the user says Yes to a question (:attr:`RecordToggle.
+confirm_overwrite`, a seam tests replace with a fixed answer). Stopping waits for the writer to store the
 frames still queued, so it runs on the session's worker thread and reports back through a
 queued signal; the view, the scores and the spotting never pause. Opening another source
 (or closing the window) finishes the recording too: the engine closes the tee.
@@ -11,11 +14,13 @@ queued signal; the view, the scores and the spotting never pause. Opening anothe
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from rt_sfamnet.errors import RtSfamnetError
+from rt_sfamnet.sources.realsense.tee import same_file
 
 
 class RecordToggle(QObject):
@@ -33,6 +38,7 @@ class RecordToggle(QObject):
         self.window = window
         self.tee: Any = None  # the tee recording now, or None
         self.ask_path = self._ask_path  # replaced in tests
+        self.confirm_overwrite = self._confirm_overwrite  # (path) -> bool; replaced in tests
         self.finished.connect(self._on_finished)
         window.session.opened.connect(self._on_opened)
 
@@ -44,6 +50,11 @@ class RecordToggle(QObject):
         from ui import dialogs
 
         return dialogs.ask_record_path(self.window, self.window.settings.last_dir)
+
+    def _confirm_overwrite(self, path: str) -> bool:
+        from ui import dialogs
+
+        return dialogs.ask_overwrite(self.window, path)
 
     def toggle(self, checked: bool | None = None) -> None:
         """Start recording (ask for a file) when off, stop when on."""
@@ -65,8 +76,19 @@ class RecordToggle(QObject):
             return
         if not path.lower().endswith(".db3"):
             path += ".db3"
+        source = getattr(tee, "path", None)
+        if source is not None and same_file(path, source):
+            self._set_checked(False)
+            w.show_error(f"Cannot record to {path}: it is the recording being played. "
+                         "Choose another file.")
+            return
+        overwrite = Path(path).exists()
+        if overwrite and not self.confirm_overwrite(path):
+            self._set_checked(False)
+            w.banner.show_info(f"Not recording: {Path(path).name} was kept.")
+            return
         try:
-            tee.start_recording(path)
+            tee.start_recording(path, overwrite=overwrite)
         except RtSfamnetError as exc:
             self._set_checked(False)
             w.show_error(f"Cannot record: {exc}")

@@ -66,8 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flow features fed to the network (default: what the weights were "
                         "trained with; 'optical' without --weights picks the optical-flow "
                         "weights, as a source without depth does)")
-    parser.add_argument("--gt", default=None, help="ground-truth interval CSV (overrides the "
-                        "source's own ground truth); scored on the analysed frames only")
+    parser.add_argument("--gt", default=None, help="ground-truth interval CSV or a review's "
+                        ".annotations.csv (its accepted, added and edited rows only, as in "
+                        "`evaluate --gt`); overrides the source's own ground truth; scored on "
+                        "the analysed frames only")
     parser.add_argument("--gt-video", default=None, metavar="[SUBJECT/]VIDEO",
                         help="the video of a --gt file with several videos (default: the one "
                         "named like the source)")
@@ -91,7 +93,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--record", default=None, metavar="FILE.db3",
                         help="also record the source's frames to this .db3 file while "
-                        "analysing (e.g. `analyze camera --record session.db3`)")
+                        "analysing (e.g. `analyze camera --record session.db3`); an existing "
+                        "file is refused unless --overwrite; the source itself always")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="let --record replace an existing file (never the source itself)")
     parser.add_argument("--camera", action="append", default=[], metavar="KEY=VALUE",
                         help="a camera control for a camera source: exposure, auto_exposure, "
                         "laser_power, emitter, visual_preset, color_exposure, "
@@ -126,6 +131,10 @@ def _targets(sources: list[str], out: Path, opts: Any) -> list[tuple[str, Path]]
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} exists and is not a folder")
     if len(sources) == 1:
+        if opts.record:  # before any work: never the source, no silent loss
+            from rt_sfamnet.sources.realsense.tee import check_record_target
+
+            check_record_target(opts.record, sources[0], bool(opts.overwrite))
         return [(sources[0], out)]
     if opts.gt_video:
         raise ConfigError("--gt-video names one video: it cannot be used with several sources")
@@ -146,6 +155,8 @@ def _analyze_one(opts: Any, source: str, out: Path, stop: Any, quiet: bool) -> A
     from rt_sfamnet.pipeline.analysis import run_analysis
 
     result, written = run_analysis(source, out, opts, stop)
+    for warning in written.get("warnings") or []:
+        print(f"rt-sfamnet analyze: warning: {source}: {warning}", file=sys.stderr)
     rec = written.get("recording")
     if rec is not None and not quiet:
         print(f"recorded {rec['frames']} frames to {opts.record}"

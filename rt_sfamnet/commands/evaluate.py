@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 NAME = "evaluate"
 HELP = "evaluate predicted intervals against ground truth (MEGC or sfamnet protocol)"
@@ -41,12 +42,23 @@ def format_table(result: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from rt_sfamnet.annotations import read_interval_file
-    from rt_sfamnet.metrics import emotion_agreement, evaluate_intervals
+    from rt_sfamnet.errors import InputFileError
+    from rt_sfamnet.metrics import (
+        emotion_agreement,
+        evaluate_intervals,
+        videos_in_common_problem,
+    )
 
     # an annotation file (a review) gives its accepted, added and edited rows
     gt, gt_reviewed = read_interval_file(args.gt)
     pred, pred_reviewed = read_interval_file(args.pred)
+    problem = videos_in_common_problem(gt, pred, (f"--gt {args.gt}", f"--pred {args.pred}"))
+    if problem and gt_reviewed and pred_reviewed:  # two reviews: no agreement to compute
+        raise InputFileError(f"cannot compare the two reviews: {problem}")
     result = evaluate_intervals(gt, pred, emotions=args.emotions, protocol=args.protocol)
+    if problem:  # every interval a miss or a false alarm: say why
+        result["problem"] = problem
+        print(f"rt-sfamnet evaluate: warning: {problem}", file=sys.stderr)
     if gt_reviewed or pred_reviewed:  # two coders: Cohen's kappa of the emotions
         result["emotion_kappa"] = emotion_agreement(gt, pred, args.emotions)
     if args.json:
@@ -58,5 +70,6 @@ def run(args: argparse.Namespace) -> int:
         k = result.get("emotion_kappa")
         if k is not None:
             kappa = "n/a" if k["kappa"] is None else f"{k['kappa']:.4f}"
-            print(f"emotion agreement: Cohen's kappa {kappa} over {k['pairs']} matched pairs")
+            print(f"emotion agreement: Cohen's kappa {kappa} over {k['pairs']} matched pairs"
+                  + (f" ({k['problem']})" if k.get("problem") else ""))
     return 0

@@ -9,7 +9,20 @@ Layout (cache format 2)::
         frames.npy    (N,) int64    first frame of each sample (0-based)
         valid.npy     (N,) bool     a face was known for the sample (invalid: zeros)
         index.json    n_frames, the GT samples (onset, apex, 7-class emotion), every
-                      annotated interval (0-based frames), and each .npy's size and SHA-256
+                      annotated interval (0-based frames), each .npy's size and SHA-256,
+                      and ``source``: the identity of what the video was made from (for
+                      a recording: its file name, size, mtime and SHA-256)
+
+What an entry was made from is checked on every ``extract`` (:meth:`FeatureCache.outdated`):
+an entry whose subject, annotated intervals (subject, video, onset, apex, offset, type,
+emotion), frame count or source file differ from the dataset's video now is redone, and an
+entry of the same video under another subject (a recording whose subject was changed in its
+review) is removed (:meth:`FeatureCache.remove_moved`), so a video is in exactly one subject.
+Subject and video names become folder names only when they are one plain path component
+(:func:`check_name`); anything else (``../x``, ``a/b``, a leading dot) is refused.
+
+:meth:`FeatureCache.entry_digest` is a SHA-256 of an entry's content (its arrays' checksums,
+labels and frame count): training run folders record it for every entry a fold used.
 
 Spotting sample ``i`` is the flow between frames ``frames[i]`` and ``frames[i] + k_sw``,
 streams in network order (u, v, w); units: crop pixels (mm for scene ``w``) times the
@@ -41,7 +54,7 @@ import socket
 import uuid
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +89,7 @@ class VideoFeatures:
     gt: list[GTSample]
     intervals: list[Interval]
     n_frames: int
+    source: dict[str, Any] | None = field(default=None)
 
     def labels(self, frame_skip: int) -> tuple[np.ndarray, list[str]]:
         """Pseudo-labels ``(spot (N,) float32, emotion names)`` of the spotting samples."""
@@ -86,6 +100,48 @@ def intervals_to_list(intervals: Iterable[Interval]) -> list[dict[str, Any]]:
     return [{"subject": iv.subject, "video": iv.video, "onset": iv.onset, "apex": iv.apex,
              "offset": iv.offset, "type": iv.type, "emotion": iv.emotion, "extra": iv.extra}
             for iv in intervals]
+
+
+def label_rows(intervals: Iterable[Interval]) -> list[list[Any]]:
+    """The fields of intervals that labels depend on, in a comparable form (``extra``
+    columns such as the reviewer and the time of the review are left out)."""
+    return [[str(iv.subject), str(iv.video), int(iv.onset),
+             None if iv.apex is None else int(iv.apex), int(iv.offset), str(iv.type),
+             str(iv.emotion)] for iv in intervals]
+
+
+def check_name(name: str, what: str, where: Any = None) -> str:
+    """``name`` if it is usable as one folder name of the cache, else DatasetError.
+
+    A subject or video name read from a file must be one plain path component: not empty,
+    not ``.``/``..``, no ``/``, ``\\`` or NUL, no leading dot (hidden entries are partial
+    writes) and no surrounding spaces. Names are refused, never rewritten: a rewritten name
+    could merge two subjects.
+    """
+    s = str(name)
+    bad = (not s or s in (".", "..") or s.startswith(".") or s != s.strip()
+           or any(c in s for c in ("/", "\\", "\0")) or len(s.encode()) > 200)
+    if bad:
+        src = f"{where}: " if where is not None else ""
+        raise DatasetError(f"{src}{what} name {s!r} cannot name a cache folder; expected one "
+                           f"plain name (letters, digits, '-', '_', '.', no path separator, "
+                           f"no leading dot, not '..')")
+    return s
+
+
+def file_identity(path: str | Path, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"file", "bytes", "mtime_ns", "sha256"}`` of a file (what a cache entry was made
+    from). When ``known`` has the same size and modification time, its SHA-256 is reused
+    instead of hashing the file again."""
+    p = Path(path)
+    st = p.stat()
+    if (known and known.get("bytes") == st.st_size and known.get("mtime_ns") == st.st_mtime_ns
+            and known.get("sha256")):
+        digest = known["sha256"]
+    else:
+        digest = _sha256(p)
+    return {"file": p.name, "bytes": int(st.st_size), "mtime_ns": int(st.st_mtime_ns),
+            "sha256": digest}
 
 
 def _unique_tmp(p: Path) -> Path:
@@ -243,8 +299,9 @@ class FeatureCache:
 
     # -- videos ------------------------------------------------------------------------------
     def video_path(self, subject: str, video: str) -> Path:
-        """The video's folder."""
-        return self.path / "videos" / subject / video
+        """The video's folder (DatasetError for a name that is not one plain folder name,
+        :func:`check_name`)."""
+        return self.path / "videos" / check_name(subject, "subject") / check_name(video, "video")
 
     def video_files(self, subject: str | None = None) -> list[Path]:
         """The index files of every finished video (of one subject if given)."""
@@ -300,6 +357,8 @@ class FeatureCache:
             index = {"n_frames": int(feats.n_frames),
                      "gt": [[int(g.onset), int(g.apex), str(g.emotion)] for g in feats.gt],
                      "intervals": intervals_to_list(feats.intervals), "files": files}
+            if feats.source is not None:
+                index["source"] = feats.source
             (tmp / "index.json").write_text(json.dumps(index))
             try:
                 os.rename(tmp, final)
@@ -333,6 +392,72 @@ class FeatureCache:
             raise DatasetError(f"{d}: a broken cache file ({exc}); delete it and extract "
                                f"again") from None
 
+    def entry_digest(self, subject: str, video: str) -> str:
+        """SHA-256 of what a finished entry holds: its arrays' checksums, GT samples,
+        labels and frame count (not where it was made from, nor the order of JSON keys)."""
+        index = self._index(subject, video)
+        try:
+            body = {"subject": subject, "video": video, "n_frames": int(index["n_frames"]),
+                    "files": {k: v["sha256"] for k, v in sorted(index["files"].items())},
+                    "gt": index["gt"],
+                    "labels": label_rows(Interval(**x) for x in index["intervals"])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DatasetError(f"{self.video_path(subject, video)}: a broken cache file "
+                               f"({exc!r} in index.json); run `rt-sfamnet extract` again with "
+                               f"this --cache to redo it") from None
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+    def outdated(self, video: Any) -> str | None:
+        """None if the finished entry of ``video`` (a dataset video: ``subject``, ``video``,
+        ``intervals``, ``n_frames``, optionally ``source_identity(known)``) was made from
+        what the video is now, else what changed."""
+        s, v = video.subject, video.video
+        index = self._index(s, v)
+        if int(index.get("n_frames", -1)) != int(video.n_frames):
+            return f"the video has {video.n_frames} frames now, {index.get('n_frames')} then"
+        try:
+            then = label_rows(Interval(**x) for x in index.get("intervals", []))
+        except (TypeError, ValueError) as exc:
+            return f"its labels cannot be read ({exc})"
+        now = label_rows(video.intervals)
+        if then != now:
+            gone = [r for r in then if r not in now]
+            new = [r for r in now if r not in then]
+            return (f"the annotations changed ({len(gone)} interval(s) gone or edited, "
+                    f"{len(new)} new or edited)")
+        identity = getattr(video, "source_identity", None)
+        if identity is None:
+            return None
+        known = index.get("source")
+        if not isinstance(known, dict):
+            return "made before the cache recorded what an entry is made from"
+        current = identity(known)
+        if (current.get("sha256"), current.get("bytes")) != (known.get("sha256"),
+                                                            known.get("bytes")):
+            return f"its source {current.get('file')} changed since it was extracted"
+        if current != known:  # touched, same content: remember the new time (no re-hash)
+            atomic_write_json(self.video_path(s, v) / "index.json", {**index, "source": current})
+        return None
+
+    def remove_moved(self, videos: Iterable[Any]) -> list[str]:
+        """Remove the entries of ``videos`` that sit under another subject than the video's
+        now (a recording whose subject changed in its review); returns what was removed.
+
+        Only videos with a ``uid`` (a name that stays when the subject changes, e.g. a
+        recording's file stem) can move; an entry's ``uid`` is its video folder name."""
+        where = {str(v.uid): v.subject for v in videos if getattr(v, "uid", None)}
+        removed = []
+        for s, v in self.keys():
+            if v in where and where[v] != s:
+                self.remove(s, v)
+                removed.append(f"{s}/{v}: its subject is {where[v]} now")
+        return removed
+
+    def verify_all(self, checksum: bool = True) -> list[str]:
+        """What is wrong with the finished entries (an empty list when nothing is)."""
+        return [f"{s}/{v}: {p}" for s, v in self.keys()
+                if (p := self.verify(s, v, checksum)) is not None]
+
     def verify(self, subject: str, video: str, checksum: bool = True) -> str | None:
         """None if the finished video matches its index, else what is wrong.
 
@@ -343,14 +468,19 @@ class FeatureCache:
             index = self._index(subject, video)
         except DatasetError as exc:
             return str(exc)
-        for name, want in index.get("files", {}).items():
+        files = index.get("files")
+        if not isinstance(files, dict) or any(f"{n}.npy" not in files for n in ARRAYS):
+            return f"{d / 'index.json'} lists no size and SHA-256 of every array file"
+        for name, want in files.items():
             p = d / name
             if not p.is_file():
                 return f"{p} is missing"
+            if not isinstance(want, dict) or "bytes" not in want or "sha256" not in want:
+                return f"{d / 'index.json'} has no size and SHA-256 of {name}"
             if p.stat().st_size != want["bytes"]:
                 return f"{p} has {p.stat().st_size} bytes, the index says {want['bytes']}"
             if checksum and _sha256(p) != want["sha256"]:
-                return f"{p} does not match its SHA-256 in the index"
+                return f"{p} does not match its SHA-256 in the index (damaged)"
         return None
 
     def load(self, subject: str, video: str, mmap: bool = True) -> VideoFeatures:

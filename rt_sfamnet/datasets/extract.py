@@ -203,19 +203,25 @@ def _cache_meta(dataset, cfg: ExtractConfig, k_sw: int, fps: float, fcfg) -> dic
             "input_scale": float(getattr(fcfg, "input_scale", 1.0)), "features": fdict}
 
 
-def _todo(videos, cache: FeatureCache, verify: bool) -> tuple[list, int, list[str]]:
-    """Videos to extract, the number of finished ones kept, and the damaged ones (removed,
-    to be redone): each finished video is checked against the sizes and SHA-256 in its index."""
-    todo, damaged = [], []
+def _todo(videos, cache: FeatureCache, verify: bool) -> tuple[list, int, list[str], list[str]]:
+    """Videos to extract, the number of finished ones kept, the damaged ones and the
+    outdated ones (both removed, to be redone): each finished video is checked against the
+    sizes and SHA-256 in its index and against what it was made from
+    (:meth:`FeatureCache.outdated`: labels, subject, frame count, the recording file)."""
+    todo, damaged, changed = [], [], []
     for v in videos:
         if cache.has(v.subject, v.video):
             problem = cache.verify(v.subject, v.video, checksum=verify)
             if problem is None:
-                continue
-            damaged.append(f"{v.subject}/{v.video}: {problem}")
+                why = cache.outdated(v)
+                if why is None:
+                    continue
+                changed.append(f"{v.subject}/{v.video}: {why}")
+            else:
+                damaged.append(f"{v.subject}/{v.video}: {problem}")
             cache.remove(v.subject, v.video)
         todo.append(v)
-    return todo, len(videos) - len(todo), damaged
+    return todo, len(videos) - len(todo), damaged, changed
 
 
 def _extract_one(video, cache_path: str, cfg: ExtractConfig, k_sw: int, intrinsics,
@@ -223,8 +229,11 @@ def _extract_one(video, cache_path: str, cfg: ExtractConfig, k_sw: int, intrinsi
     """Extract one video into the cache; ``(samples, GT samples, frames)``."""
     # a fresh tracker per video: MediaPipe's tracking state would otherwise make a video's
     # features depend on the video extracted before it (resume = same result)
+    identity = getattr(video, "source_identity", None)
+    source = identity() if identity is not None else None  # before reading: what it was made from
     feats = extract_video(video, feature_config(cfg), cfg.frame_skip, k_sw, cfg.batch, None,
                           intrinsics, progress=progress)
+    feats.source = source
     FeatureCache(cache_path).write(feats, cfg.float16)
     return len(feats.frames), len(feats.gt), int(video.n_frames)
 
@@ -242,9 +251,15 @@ def extract_dataset(dataset, cache: FeatureCache, cfg: ExtractConfig,
     (every node must see the dataset and the cache at the same paths). Concurrent runs on
     one cache never destroy each other's work (:class:`FeatureCache`).
 
+    Entries made from something else than the video is now (other labels or subject, a
+    changed recording file) are redone, and a recording's entry under its former subject is
+    removed (:meth:`FeatureCache.outdated`, :meth:`FeatureCache.remove_moved`).
+
     Returns:
-        ``{"videos": done now, "skipped": already cached, "redone": damaged and redone,
-        "damaged": their problems, "samples": n, "gt_samples": m, "seconds": wall time}``.
+        ``{"videos": done now, "skipped": already cached, "redone": damaged or outdated and
+        redone, "damaged": their problems, "changed": what changed for the outdated ones,
+        "moved": entries removed from a former subject, "samples": n, "gt_samples": m,
+        "seconds": wall time}``.
     """
     import os
     import time
@@ -258,7 +273,8 @@ def extract_dataset(dataset, cache: FeatureCache, cfg: ExtractConfig,
     fps = dataset.videos[0].fps if dataset.videos else 30.0
     k_sw = cfg.k_sw if cfg.k_sw is not None else k_sw_for(fps)
     cache.init(_cache_meta(dataset, cfg, k_sw, fps, feature_config(cfg)), resume=resume)
-    todo, skipped, damaged = _todo(shard_items(dataset.videos, shard), cache, verify)
+    moved = cache.remove_moved(dataset.videos)
+    todo, skipped, damaged, changed = _todo(shard_items(dataset.videos, shard), cache, verify)
     bar = tqdm(total=sum(v.n_frames for v in todo), unit="frame", desc="extract",
                dynamic_ncols=True, disable=None if show_progress else True)
     t0 = time.perf_counter()
@@ -279,5 +295,6 @@ def extract_dataset(dataset, cache: FeatureCache, cfg: ExtractConfig,
                 n_s, n_g = n_s + s_, n_g + g_
     finally:
         bar.close()
-    return {"videos": len(todo), "skipped": skipped, "redone": len(damaged), "damaged": damaged,
+    return {"videos": len(todo), "skipped": skipped, "redone": len(damaged) + len(changed),
+            "damaged": damaged, "changed": changed, "moved": moved,
             "samples": n_s, "gt_samples": n_g, "seconds": time.perf_counter() - t0}

@@ -5,7 +5,10 @@ Each recording ``DIR/<stem>.db3`` (or ``.bag``) is one video. Its intervals come
 edited rows; rejected rows are not intervals; pending rows stop the load, since an
 unreviewed expression would become a negative), or else from ``<stem>.gt.csv`` (an
 interval file, e.g. a simulated recording's ground truth). The subject is the ``subject``
-column (one per recording) or, when empty, the recording's stem; the video name is the stem.
+column (one per recording, read from every row, rejected ones included) or, when empty,
+the recording's stem; the video name is the stem. A subject (or stem) that is not one plain
+folder name (``../x``, ``a/b``, a leading dot) is refused with the file it came from, never
+used as a path nor rewritten (:func:`rt_sfamnet.datasets.cache.check_name`).
 
 :class:`RecordingVideo` has the interface :func:`rt_sfamnet.datasets.extract.extract_video`
 reads (``subject``, ``video``, ``n_frames``, ``fps``, ``intervals``, ``read_frame``), so
@@ -55,6 +58,19 @@ class RecordingVideo:
     @property
     def key(self) -> tuple[str, str]:
         return (self.subject, self.video)
+
+    @property
+    def uid(self) -> str:
+        """The name that stays when the review changes the subject: the file stem (a
+        feature cache moves the video's entry to its new subject, never copies it)."""
+        return self.video
+
+    def source_identity(self, known: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What a cache entry of this video is made from: the recording file's name, size,
+        mtime and SHA-256 (:func:`rt_sfamnet.datasets.cache.file_identity`)."""
+        from rt_sfamnet.datasets.cache import file_identity
+
+        return file_identity(self.path, known)
 
     def problems(self) -> list[str]:
         out = []
@@ -119,6 +135,14 @@ def recording_intervals(recording: Path) -> tuple[list[Interval], Path]:
         DatasetError: no annotation file, or rows still pending review.
         InputFileError: a malformed annotation or interval file.
     """
+    intervals, source, _subjects = _labels(recording)
+    return intervals, source
+
+
+def _labels(recording: Path) -> tuple[list[Interval], Path, list[str]]:
+    """:func:`recording_intervals` and the subjects named by every row of the file (a
+    rejected row names the subject too: rejecting every expression of a recording must
+    not move it to another subject)."""
     from rt_sfamnet.annotations import PENDING, annotations_path, read_annotations
     from rt_sfamnet.intervals import read_intervals
     from rt_sfamnet.sources.realsense import ground_truth_path
@@ -131,19 +155,25 @@ def recording_intervals(recording: Path) -> tuple[list[Interval], Path]:
             raise DatasetError(f"{ann}: {len(pending)} row(s) not reviewed yet (status "
                                f"pending, first at frame {pending[0].onset}); accept or "
                                "reject them in review mode first")
-        return [r.to_interval() for r in rows if r.confirmed], ann
+        return ([r.to_interval() for r in rows if r.confirmed], ann,
+                sorted({r.subject for r in rows if r.subject}))
     if gt.is_file():
-        return read_intervals(gt), gt
+        ivs = read_intervals(gt)
+        return ivs, gt, sorted({iv.subject for iv in ivs if iv.subject})
     raise DatasetError(f"{recording}: no {ann.name} (a review) or {gt.name} beside it; "
                        "expected one of them")
 
 
-def _subject(recording: Path, intervals: list[Interval], source: Path) -> str:
-    names = sorted({iv.subject for iv in intervals if iv.subject})
+def _subject(recording: Path, names: list[str], source: Path) -> str:
+    from rt_sfamnet.datasets.cache import check_name
+
     if len(names) > 1:
         raise DatasetError(f"{source}: several subjects {names} in one recording; expected "
                            "one subject per recording")
-    return names[0] if names else recording.stem
+    subject = names[0] if names else recording.stem
+    check_name(subject, "subject", source)
+    check_name(recording.stem, "recording", recording)
+    return subject
 
 
 def load_recording(path: str | Path) -> RecordingVideo:
@@ -151,8 +181,8 @@ def load_recording(path: str | Path) -> RecordingVideo:
     from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
 
     p = Path(path)
-    intervals, source = recording_intervals(p)
-    subject = _subject(p, intervals, source)
+    intervals, source, names = _labels(p)
+    subject = _subject(p, names, source)
     intervals = [replace(iv, subject=subject, video=p.stem) for iv in intervals]
     try:
         src = RosbagPlaybackSource(p).open()

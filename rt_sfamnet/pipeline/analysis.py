@@ -56,7 +56,9 @@ class AnalysisOptions:
         gt: a ground-truth interval CSV overriding the source's own.
         gt_video: the video of a several-video ``gt`` (``VIDEO`` or ``SUBJECT/VIDEO``).
         protocol: ``"megc"`` or ``"sfamnet"`` (evaluation with ground truth).
-        record: also record the source's frames to this ``.db3`` file.
+        record: also record the source's frames to this ``.db3`` file (an existing file is
+            refused unless ``overwrite``; the source itself always).
+        overwrite: let ``record`` replace an existing file (``--overwrite``).
         camera: camera controls (``["exposure=8000"]`` or ``{"exposure": 8000}``; a camera
             source only).
         fps: the frame rate of a frame folder (``--fps``; default 30); refused for sources
@@ -79,6 +81,7 @@ class AnalysisOptions:
     gt_video: str | None = None
     protocol: str = "megc"
     record: str | None = None
+    overwrite: bool = False
     camera: Mapping[str, Any] | Iterable[str] | None = None
     fps: float | None = None
     progress: bool = True
@@ -88,6 +91,12 @@ class AnalysisOptions:
         from rt_sfamnet.config import config_from_mapping, parse_overrides
         from rt_sfamnet.features import FLOW_MODES
         from rt_sfamnet.spotting import SpottingConfig
+
+        if self.gt_video and not self.gt:
+            raise ConfigError(f"--gt-video {self.gt_video!r} chooses a video of a --gt file, but "
+                              f"no --gt was given; give --gt FILE too, or leave out --gt-video")
+        if self.overwrite and not self.record:
+            raise ConfigError("--overwrite lets --record replace a file: give --record FILE too")
 
         spot = self.spot
         if spot is None:
@@ -191,18 +200,18 @@ class AnalysisOptions:
         if self.record:
             from rt_sfamnet.sources.realsense.tee import RecordingTee
 
-            src = RecordingTee(src, str(self.record))
+            src = RecordingTee(src, str(self.record), overwrite=bool(self.overwrite))
         return src
 
     def run_options(self, out: str | Path, video: str | None = None, stop: Any = None) -> Any:
         """The runner's :class:`~rt_sfamnet.pipeline.runner.RunOptions` for one folder."""
-        from rt_sfamnet.intervals import read_intervals
+        from rt_sfamnet.annotations import read_ground_truth
         from rt_sfamnet.pipeline.runner import RunOptions
 
         return RunOptions(out=Path(out), seconds=self.seconds, protocol=self.protocol,
                           progress=bool(self.progress),
                           weights=None if self.weights is None else str(self.weights),
-                          gt=read_intervals(self.gt) if self.gt else None, video=video,
+                          gt=read_ground_truth(self.gt) if self.gt else None, video=video,
                           gt_video=self.gt_video, stop=stop)
 
 

@@ -236,6 +236,8 @@ class _Outputs:
                 self.meta["first_frame"] = update.results[0].frame
             self.meta["last_frame"] = update.results[-1].frame
         self.meta["finished"] = self.meta["finished"] or bool(update.finished)
+        self.meta["position"] = max(self.meta.get("position", -1),
+                                    int(getattr(update.stats, "position", -1)))
         self.meta["latencies"].extend(r.latency_ms for r in update.results if r.score is not None)
         if bar is not None:
             bar.update(update.stats.frames_in - self.seen_in)
@@ -249,12 +251,16 @@ class _Outputs:
 
     def span(self, k_sw: int, cut: bool) -> tuple[int | None, int | None]:
         """The analysed frames: from the first sample to the last frame of the last window
-        (open-ended when the whole source was read; empty when nothing was analysed).
+        (to the source's last frame when the whole source was read: ground truth past the
+        end of a recording is outside, not missed; empty when nothing was analysed).
         ``cut``: the stream was ended by ``seconds`` before the source's end."""
         first, last = self.meta["first_frame"], self.meta["last_frame"]
         if first is None:
             return (0, -1)
-        return (first, None if self.meta["finished"] and not cut else last + k_sw)
+        if self.meta["finished"] and not cut:
+            end = self.meta.get("position", -1)
+            return (first, max(end, last + k_sw) if end >= 0 else None)
+        return (first, last + k_sw)
 
 
 def _open_outputs(engine: Any, opts: RunOptions, gt: list | None) -> _Outputs:

@@ -419,7 +419,7 @@ class FlowStage:
             if self.builder.uses_depth and "missing_depth" in (start.gap, gap):
                 smp.reason = "missing_depth"  # never a flow against depth that is not there
                 continue
-            self.builder.attach(smp, start, frame, obs)
+            self.builder.attach(smp, start, frame, end_obs=obs)
         return due
 
     def build(self, samples: Sequence[Sample]) -> list[Sample]:

@@ -34,7 +34,11 @@ Run folder layout::
 
     RUN/config.json                training settings + the cache's identity (must match)
     RUN/folds/<subject>.safetensors  fold model (rt_sfamnet.weights format)
-    RUN/folds/<subject>.json         fold result (written last: its presence = fold done)
+    RUN/folds/<subject>.json         fold result
+    RUN/folds/<subject>.checksums    size + SHA-256 of the two files above and the digest of
+                                   every cache entry the fold used (written last: a fold is
+                                   done when it exists, its files match and the cache entries
+                                   are unchanged; else the fold is trained again)
     RUN/results.json               pooled metrics + per-fold table (not written by shards)
     RUN/plots/*.png                confusion matrices, score curves
     RUN/final.safetensors          (optional) model trained on every subject

@@ -1,4 +1,16 @@
-"""A LOSO run folder: folds, resume, pooled results, the final model."""
+"""A LOSO run folder: folds, resume, pooled results, the final model.
+
+Integrity (the same rules as the feature cache's): before training, every cache entry is
+re-hashed against its index (:meth:`Run.verify_cache`); a damaged entry is refused with the
+command that redoes it (``extract`` with the same ``--cache``), never trained on. A finished
+fold has ``folds/<subject>.checksums`` (written last): the size and SHA-256 of its
+``.safetensors`` and ``.json``, and the digest of every cache entry it used
+(:meth:`~rt_sfamnet.datasets.cache.FeatureCache.entry_digest`). On resume a fold is kept only
+when its files match and the cache entries are those it was trained on; a fold with a
+missing or damaged file, without checksums, or trained on entries that have changed since
+(an extract that followed an edited review, a repaired entry) is trained again, with a line
+saying why. Pooling (:meth:`Run.merge`) refuses such a fold clearly instead.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +23,12 @@ from typing import Any
 import numpy as np
 
 from rt_sfamnet.cluster import shard_items
-from rt_sfamnet.datasets.cache import FeatureCache, atomic_write_json, create_json_once
+from rt_sfamnet.datasets.cache import (
+    FeatureCache,
+    _sha256,
+    atomic_write_json,
+    create_json_once,
+)
 from rt_sfamnet.datasets.casme3 import subject_id
 from rt_sfamnet.errors import DatasetError, RtSfamnetError
 from rt_sfamnet.training.config import TrainConfig
@@ -97,6 +114,75 @@ class Run:
         self.meta = self.cache.meta
         self.frame_skip = int(self.meta["frame_skip"])
         self._data: dict[str, SubjectData] = {}
+        self._inputs: dict[str, str] | None = None
+        self._verified = False
+
+    # -- integrity --------------------------------------------------------------------------
+    def verify_cache(self) -> None:
+        """Re-hash every cache entry against its index (once per Run).
+
+        Raises:
+            DatasetError: damaged entries (named, with the command that redoes them).
+        """
+        if self._verified:
+            return
+        if self.meta.get("dataset") == "recordings":  # a recording is one video of one subject
+            where: dict[str, list[str]] = {}
+            for s, v in self.cache.keys():
+                where.setdefault(v, []).append(s)
+            twice = {v: ss for v, ss in where.items() if len(ss) > 1}
+            if twice:
+                v, ss = next(iter(sorted(twice.items())))
+                raise DatasetError(
+                    f"the feature cache {self.cache.path} holds recording {v} under "
+                    f"{len(ss)} subjects ({', '.join(ss)}){' and more' if len(twice) > 1 else ''}"
+                    f": LOSO would test on what it trained on. Run `rt-sfamnet extract` again "
+                    f"with the same --root and --cache: it keeps the subject of the review")
+        bad = self.cache.verify_all(checksum=True)
+        if bad:
+            raise DatasetError(
+                f"the feature cache {self.cache.path} has {len(bad)} damaged entr"
+                f"{'y' if len(bad) == 1 else 'ies'} ({'; '.join(bad[:3])}"
+                f"{' ...' if len(bad) > 3 else ''}); run `rt-sfamnet extract` again with the "
+                f"same --root and --cache to redo {'it' if len(bad) == 1 else 'them'}, then "
+                f"train again (nothing was trained on it)")
+        self._verified = True
+
+    def inputs(self) -> dict[str, str]:
+        """``{"subject/video": entry digest}`` of every cache entry (what a fold uses)."""
+        if self._inputs is None:
+            self._inputs = {f"{s}/{v}": self.cache.entry_digest(s, v)
+                            for s, v in self.cache.keys()}
+        return self._inputs
+
+    def _fold_files(self, subject: str) -> dict[str, Path]:
+        d = self.out / "folds"
+        return {"weights": d / f"{subject}.safetensors", "result": d / f"{subject}.json",
+                "checksums": d / f"{subject}.checksums"}
+
+    def fold_problem(self, subject: str) -> str | None:
+        """None when the fold is finished and may be kept, else why not ("" when it was
+        never started)."""
+        f = self._fold_files(subject)
+        if not f["checksums"].is_file():
+            if not (f["result"].is_file() or f["weights"].is_file()):
+                return ""
+            return "its files have no checksums (an older version or an interrupted write)"
+        try:
+            man = json.loads(f["checksums"].read_text())
+            files, used = man["files"], man["cache_entries"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return f"{f['checksums'].name} is damaged"
+        for key in ("weights", "result"):
+            problem = _file_problem(f[key], files.get(f[key].name))
+            if problem:
+                return problem
+        now = self.inputs()
+        if used != now:
+            changed = sorted(k for k in set(used) | set(now) if used.get(k) != now.get(k))
+            return (f"it was trained on cache entries that have changed since "
+                    f"({', '.join(changed[:4])}{' ...' if len(changed) > 4 else ''})")
+        return None
 
     # -- data -----------------------------------------------------------------------------
     @property
@@ -149,7 +235,8 @@ class Run:
                 f"same --cache to resume, or another --out folder")
 
     def fold_done(self, subject: str) -> bool:
-        return (self.out / "folds" / f"{subject}.json").is_file()
+        """The fold is finished, intact and trained on the cache as it is now."""
+        return self.fold_problem(subject) is None
 
     def folds(self, subjects: Sequence[str] | None = None) -> list[str]:
         """The requested folds (all subjects if None), checked against the cache."""
@@ -167,6 +254,10 @@ class Run:
         """Train, save and evaluate the fold that holds out ``subject``; writes only
         ``folds/<subject>.*`` (the JSON last)."""
         cfg = self.cfg
+        used = dict(self.inputs())  # what this fold is trained on (recorded when done)
+        files = self._fold_files(subject)
+        (self.out / "folds").mkdir(parents=True, exist_ok=True)
+        files["checksums"].unlink(missing_ok=True)  # not done until written again
         seed = fold_seed(cfg.seed, subject)
         others = [s for s in self.subjects if s != subject]
         scale = self.input_scale(others, seed)
@@ -177,10 +268,7 @@ class Run:
                           with_gt=not cfg.release_exact, dtype=dtype)
         init = None
         if cfg.mode == "finetune":
-            init = Path(cfg.finetune_from) / "folds" / f"{subject}.safetensors"
-            if not init.is_file():
-                raise RtSfamnetError(f"fine-tuning needs the 4-class fold model {init}; train "
-                                     f"the 4-class run first")
+            init = _finetune_source(Path(cfg.finetune_from), subject)
         model, info = train_model(train, cfg, scale, seed, init=init, val=val)
         del train, val
         model.to(resolve_device(cfg.device))  # evaluate on the training device
@@ -191,16 +279,18 @@ class Run:
                                 ev["recognition"]["y_pred"], cfg.emotions)
         from rt_sfamnet.weights import save_weights
 
-        (self.out / "folds").mkdir(parents=True, exist_ok=True)
+        files = self._fold_files(subject)
         prov = {"fold": subject, "seed": cfg.seed, "train": _jsonable(asdict(cfg)),
                 "cache": self.cache.path.name, "cache_id": self.meta.get("id")}
-        save_weights(model, self.out / "folds" / f"{subject}.safetensors",
-                     _weights_meta(cfg, self.meta, scale, prov))
+        save_weights(model, files["weights"], _weights_meta(cfg, self.meta, scale, prov))
         result = {"subject": subject, "input_scale": scale, "train": info, "metrics": metrics,
                   "predictions": [_iv_dict(iv) for iv in ev["predictions"]],
                   "gt": [_iv_dict(iv) for iv in ev["gt"]], "recognition": ev["recognition"],
                   "scores": ev["scores"], "labels": ev["labels"]}
-        atomic_write_json(self.out / "folds" / f"{subject}.json", _jsonable(result))
+        atomic_write_json(files["result"], _jsonable(result))
+        atomic_write_json(files["checksums"], {  # last: its presence = the fold is done
+            "files": {p.name: _file_identity(p) for p in (files["weights"], files["result"])},
+            "cache_entries": used})
         return result
 
     def run(self, subjects: Sequence[str] | None = None, plots: bool = True,
@@ -214,13 +304,19 @@ class Run:
         ``results.json`` (and plots) are written and returned.
         """
         folds = self.folds(subjects)
+        self.verify_cache()
         self.out.mkdir(parents=True, exist_ok=True)
         self.check_config()
         mine = shard_items(folds, shard)
-        todo = [s for s in mine if not self.fold_done(s)]
+        todo = []
         for s in mine:
-            if s not in todo:
-                self.log(f"fold {s}: done earlier, kept")
+            why = self.fold_problem(s)
+            if why is None:
+                self.log(f"fold {s}: done earlier, intact, same cache entries: kept")
+                continue
+            if why:
+                self.log(f"fold {s}: {why}; training it again")
+            todo.append(s)
         for i, r in enumerate(self._train_folds(todo, workers, ray_address, progress)):
             m = r["metrics"]
             self.log(f"fold {i + 1}/{len(todo)} {r['subject']}: loss {r['train']['loss']:.4f} "
@@ -260,11 +356,18 @@ class Run:
         folds = self.folds(subjects)
         if (self.out / "config.json").is_file():
             self.check_config()
-        missing = [s for s in folds if not self.fold_done(s)]
+        problems = {s: self.fold_problem(s) for s in folds}
+        missing = [s for s, p in problems.items() if p == ""]
         if missing:
             raise RtSfamnetError(f"cannot pool {self.out}: {len(missing)} fold(s) not finished "
                                  f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''});"
                                  f" run the remaining folds or shards first")
+        bad = [f"{s}: {p}" for s, p in problems.items() if p]
+        if bad:
+            raise RtSfamnetError(f"cannot pool {self.out}: {len(bad)} fold(s) cannot be used "
+                                 f"({'; '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}); run "
+                                 f"`rt-sfamnet train` with the same --cache and --out (or the "
+                                 f"fold's --shard) to train them again")
         results = [json.loads((self.out / "folds" / f"{s}.json").read_text()) for s in folds]
         pooled = pool_results(results, self.cfg.emotions)
         summary = {"folds": list(folds),
@@ -287,6 +390,7 @@ class Run:
                     ) -> Path:
         """Train one model on every subject of the cache (no held-out fold) and save it."""
         cfg = self.cfg
+        self.verify_cache()
         self.out.mkdir(parents=True, exist_ok=True)
         self.check_config()
         seed = fold_seed(cfg.seed, None)
@@ -310,6 +414,40 @@ class Run:
         self.log(f"final model on {len(self.subjects)} subjects: loss {info['loss']:.4f} "
                  f"({info['seconds']:.1f} s) -> {p}")
         return p
+
+
+def _file_identity(p: Path) -> dict[str, Any]:
+    return {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+
+
+def _file_problem(p: Path, want: Any) -> str | None:
+    """None when ``p`` has the size and SHA-256 recorded in ``want``, else what is wrong."""
+    if not p.is_file():
+        return f"{p.name} is missing"
+    if not isinstance(want, dict):
+        return f"{p.name} has no recorded checksum"
+    if p.stat().st_size != want.get("bytes") or _sha256(p) != want.get("sha256"):
+        return f"{p.name} is damaged (its size or SHA-256 differs from the recorded one)"
+    return None
+
+
+def _finetune_source(run: Path, subject: str) -> Path:
+    """The 4-class fold model a fine-tuned fold starts from, checked against its run's
+    checksums (it cannot be redone from here: a missing or damaged one is refused)."""
+    init = run / "folds" / f"{subject}.safetensors"
+    if not init.is_file():
+        raise RtSfamnetError(f"fine-tuning needs the 4-class fold model {init}; train "
+                             f"the 4-class run first")
+    man = run / "folds" / f"{subject}.checksums"
+    try:
+        want = json.loads(man.read_text())["files"].get(init.name) if man.is_file() else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        want = {}
+    problem = _file_problem(init, want) if want is not None else None
+    if problem:
+        raise RtSfamnetError(f"fine-tuning needs the 4-class fold model {init}, but {problem}; "
+                             f"train that fold of the 4-class run again first")
+    return init
 
 
 def _fold_row(r: dict[str, Any]) -> dict[str, Any]:

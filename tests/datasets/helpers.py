@@ -40,3 +40,21 @@ def write_frames(video_dir: Path, numbers, size=(32, 24), depth_dir: Path | None
         img = np.full((h, w, 3), (n * 7) % 255, np.uint8)
         cv2.imwrite(str(cdir / f"{n}.jpg"), img)
         cv2.imwrite(str(ddir / f"{n}.png"), np.full((h, w), 600 + n, np.uint16))
+
+
+def label_level_extract_video(video, fcfg, frame_skip, k_sw, batch=32, tracker=None,
+                              intrinsics=None, progress=None, min_depth_fraction=None):
+    """:func:`rt_sfamnet.datasets.extract.extract_video` without the flow: the real sample
+    schedule and ground-truth samples of the video's labels, zero maps. Tests put it in
+    place of the real one (``monkeypatch``) to exercise the label and index level of
+    extraction (what the cache keeps, redoes, moves) in milliseconds."""
+    from rt_sfamnet.datasets.cache import MAP_SHAPE, VideoFeatures
+    from rt_sfamnet.datasets.labels import gt_samples, sample_frames
+
+    starts = sample_frames(video.n_frames, frame_skip, k_sw)
+    gts = gt_samples(video.intervals, video.n_frames)
+    return VideoFeatures(video.subject, video.video, np.zeros((len(starts),) + MAP_SHAPE,
+                                                              np.float32),
+                         starts, np.ones(len(starts), bool),
+                         np.zeros((len(gts),) + MAP_SHAPE, np.float32), gts,
+                         list(video.intervals), video.n_frames)

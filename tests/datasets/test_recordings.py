@@ -138,3 +138,34 @@ def test_stats_extract_two_loso_folds_and_final_weights(reviewed, tmp_path, caps
     results = json.loads((run / "results.json").read_text())
     assert results["folds"] == ["p1", "p2"] and sorted(results["per_fold"]) == ["p1", "p2"]
     assert all((run / "folds" / f"{s}.safetensors").is_file() for s in ("p1", "p2"))
+
+
+def test_the_lab_loop_follows_an_edited_review_into_cache_and_folds(reviewed, tmp_path,
+                                                                      capsys):
+    """Issue 20, with the real flow: extract, train, then reject an interval and add one in
+    a review; extract redoes that recording only, and the resumed training keeps no fold
+    trained on the old labels."""
+    from rt_sfamnet.datasets.cache import FeatureCache, label_rows
+
+    lab = tmp_path / "lab"
+    shutil.copytree(reviewed, lab)
+    cache, run = tmp_path / "cache", tmp_path / "run"
+    extract = ["extract", "--dataset", "recordings", "--root", str(lab), "--cache", str(cache),
+               "--no-progress"]
+    train = ["train", "--cache", str(cache), "--out", str(run), "--steps", "1", "--batch-size",
+             "8", "--no-progress", "--plot-videos", "0"]
+    assert main(extract) == 0 and main(train) == 0
+    capsys.readouterr()
+    s = ReviewSession.open(lab / "p1.db3", reviewer="lab", clock=lambda: FIXED)
+    s.reject(0)
+    s.add(60, 62, 66, "micro", "sad")
+    assert main(extract) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["videos"], summary["skipped"], summary["redone"]) == (1, 1, 1)
+    assert summary["changed"][0].startswith("p1/p1: the annotations changed")
+    got = FeatureCache(cache).load("p1", "p1").intervals
+    want = [r.to_interval() for r in s.rows if r.confirmed]
+    assert label_rows(got) == label_rows(want) and [iv.onset for iv in got][-1] == 60
+    assert main(train) == 0
+    err = capsys.readouterr().err
+    assert err.count("changed since (p1/p1)") == 2 and "kept" not in err  # both folds redone

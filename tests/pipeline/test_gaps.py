@@ -49,7 +49,7 @@ class _Builder:
     def crop(self, frame, obs):
         return "crop"
 
-    def attach(self, smp, start, frame):
+    def attach(self, smp, start, frame, end_obs=None):
         smp.crops = ("a", "b")
 
 

@@ -86,8 +86,8 @@ def test_shards_write_only_their_folds_and_merge_equals_serial(cache, tmp_path, 
     assert main(base + ["--shard", "2/2"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == {"shard": "2/2",
                                                                              "folds": 1}
-    assert sorted(p.name for p in (out / "folds").iterdir()) == ["spNO.2.json",
-                                                                "spNO.2.safetensors"]
+    assert sorted(p.name for p in (out / "folds").iterdir()) == [
+        "spNO.2.checksums", "spNO.2.json", "spNO.2.safetensors"]
     assert not (out / "results.json").exists()
     assert main(base + ["--merge"]) == 2  # folds 1 and 3 missing
     assert "not finished" in capsys.readouterr().err

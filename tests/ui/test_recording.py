@@ -62,3 +62,65 @@ def test_cancelled_file_dialog_leaves_record_off(engine_window, qtbot):
     w.recorder.ask_path = lambda: None
     w.act_record.trigger()
     assert not w.act_record.isChecked() and not w.recorder.recording
+
+
+def _open_copy_of_clip(w, qtbot, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    clip = Path(__file__).resolve().parents[2] / "recordings" / "clip.db3"
+    own = tmp_path / "own.db3"
+    shutil.copy(clip, own)
+    w.open_source(str(own))
+    qtbot.waitUntil(lambda: not w.opening and w.engine is not None, timeout=30_000)
+    return own
+
+
+def _digest(p):
+    import hashlib
+
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def test_record_never_records_onto_the_open_recording(engine_window, qtbot, tmp_path):
+    w = engine_window
+    own = _open_copy_of_clip(w, qtbot, tmp_path)
+    before = _digest(own)
+    (tmp_path / "link.db3").symlink_to(own)
+    w.recorder.confirm_overwrite = lambda path: pytest.fail("never asked: always refused")
+    for target in (own, tmp_path / "link.db3", tmp_path / "sub" / ".." / "own.db3"):
+        w.recorder.ask_path = lambda t=target: str(t)
+        w.act_record.trigger()
+        assert not w.act_record.isChecked() and not w.recorder.recording
+        assert "it is the recording being played" in w.banner.text()
+    assert _digest(own) == before
+
+
+def test_record_asks_before_it_overwrites(engine_window, qtbot, tmp_path):
+    import shutil
+
+    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+
+    w = engine_window
+    own = _open_copy_of_clip(w, qtbot, tmp_path)
+    other = tmp_path / "other.db3"
+    shutil.copy(own, other)
+    before = _digest(other)
+    asked: list[str] = []
+    w.recorder.ask_path = lambda: str(other)
+    w.recorder.confirm_overwrite = lambda path: asked.append(path) or False  # "No"
+    w.act_record.trigger()
+    assert asked == [str(other)] and not w.act_record.isChecked() and not w.recorder.recording
+    assert "other.db3 was kept" in w.banner.text() and _digest(other) == before
+    w.recorder.confirm_overwrite = lambda path: asked.append(path) or True  # "Yes"
+    w.act_record.trigger()
+    assert len(asked) == 2 and w.act_record.isChecked() and w.recorder.recording
+    with qtbot.waitSignal(w.recorder.finished, timeout=60_000) as blocker:
+        w.act_record.trigger()  # stop
+    path, frames, error = blocker.args
+    assert error == ""
+    if path:  # frames arrived while recording: the file is the new recording
+        with RosbagPlaybackSource(other).open() as rec:
+            assert rec.frame_count == frames
+    else:  # stopped before any frame: nothing was written, the old file is intact
+        assert _digest(other) == before

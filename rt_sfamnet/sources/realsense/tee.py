@@ -78,12 +78,57 @@ class _Writer:
         self.thread.join(timeout)
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name one file (through symlinks, ``..``, relative paths or hard
+    links); False when either does not exist as a file."""
+    import os
+
+    pa, pb = Path(a), Path(b)
+    try:
+        if pa.resolve() == pb.resolve():
+            return True
+        return pa.is_file() and pb.is_file() and os.path.samefile(pa, pb)
+    except OSError:
+        return False
+
+
+def check_record_target(path: str | Path, source: str | Path | None = None,
+                        overwrite: bool = False) -> Path:
+    """The rules for a file to record to (``analyze --record``, the app's Record toggle).
+
+    The recording being read (``source``) is never a target, even with ``overwrite``; any
+    other existing file is refused unless ``overwrite``. Paths are compared after resolving
+    symlinks and relative parts.
+
+    Raises:
+        RecordingError: the target is the source, or exists and ``overwrite`` is False.
+    """
+    from rt_sfamnet.sources.realsense.recorder import _check_db3_target
+
+    target = Path(path)
+    if source is not None and same_file(target, source):
+        raise RecordingError(f"cannot record to {target}: it is the recording being read "
+                             f"({source}); choose another file")
+    if target.exists() or target.is_symlink():
+        if target.is_dir():
+            raise RecordingError(f"cannot record to {target}: it is a folder")
+        if not overwrite:
+            review = target.with_name(target.stem + ".annotations.csv")
+            note = (f" (its review {review.name} would then describe another recording)"
+                    if review.exists() else "")
+            raise RecordingError(f"cannot record to {target}: the file exists{note}; choose "
+                                 f"another file, or pass --overwrite to replace it")
+    _check_db3_target(target)
+    return target
+
+
 class RecordingTee(Source):
     """A source that also records its frames to ``.db3`` files on request.
 
     Args:
         inner: the source to pass on (camera, recording, simulator, folder).
         record: start recording to this file at :meth:`open` (``--record``), or None.
+        overwrite: ``record`` may replace an existing file (never the source itself).
         queue_size: frames waiting for the writer (live sources drop the oldest beyond it).
         compress: PNG-compress the recorded frames (smaller files, slower writer).
 
@@ -95,13 +140,14 @@ class RecordingTee(Source):
     """
 
     def __init__(self, inner: Source, record: str | Path | None = None, queue_size: int = 64,
-                 compress: bool = True) -> None:
+                 compress: bool = True, overwrite: bool = False) -> None:
         self.inner = inner
         self.name = inner.name
         self.seekable = inner.seekable
         self.live = inner.live
         self.path = getattr(inner, "path", None)
         self._initial = None if record is None else Path(record)
+        self._overwrite = bool(overwrite)
         self.queue_size = int(queue_size)
         self.compress = bool(compress)
         self._lock = threading.Lock()
@@ -119,12 +165,12 @@ class RecordingTee(Source):
         w = self._writer
         return None if w is None else w.path
 
-    def start_recording(self, path: str | Path) -> Path:
-        """Start writing every following frame to ``path`` (a ``.db3`` file)."""
-        from rt_sfamnet.sources.realsense.recorder import _check_db3_target
+    def start_recording(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Start writing every following frame to ``path`` (a ``.db3`` file).
 
-        target = Path(path)
-        _check_db3_target(target)
+        ``path`` follows :func:`check_record_target`: never the recording being read; an
+        existing file only with ``overwrite``."""
+        target = check_record_target(path, self.path, overwrite)
         with self._lock:
             if self._writer is not None:
                 raise SourceError(f"already recording to {self._writer.path}")
@@ -155,7 +201,7 @@ class RecordingTee(Source):
     def open(self) -> RecordingTee:
         self.inner.open()
         if self._initial is not None and self._writer is None and not self.files:
-            self.start_recording(self._initial)
+            self.start_recording(self._initial, self._overwrite)
         return self
 
     def close(self) -> None:
