@@ -74,8 +74,11 @@ def run(args: argparse.Namespace) -> int:
         features["tvl1_preset"] = args.tvl1_preset
     cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
                         float16=args.float16, batch=args.batch, features=features)
-    summary = extract_dataset(ds, FeatureCache(args.cache), cfg,
-                              show_progress=not args.no_progress, shard=shard,
-                              workers=args.workers, ray_address=args.ray_address)
+    from rt_sfamnet.fileio import output_errors
+
+    with output_errors("feature cache", args.cache):
+        summary = extract_dataset(ds, FeatureCache(args.cache), cfg,
+                                  show_progress=not args.no_progress, shard=shard,
+                                  workers=args.workers, ray_address=args.ray_address)
     print(json.dumps(summary))
     return 0

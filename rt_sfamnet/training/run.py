@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -14,6 +13,7 @@ from rt_sfamnet.cluster import shard_items
 from rt_sfamnet.datasets.cache import FeatureCache, atomic_write_json, create_json_once
 from rt_sfamnet.datasets.casme3 import subject_id
 from rt_sfamnet.errors import DatasetError, RtSfamnetError
+from rt_sfamnet.fileio import read_json
 from rt_sfamnet.training.config import TrainConfig
 from rt_sfamnet.training.data import SubjectData, auto_input_scale, load_subject, sample_fold
 from rt_sfamnet.training.evaluate import (
@@ -116,7 +116,7 @@ class Run:
         p = self.out / "config.json"
         if create_json_once(p, want):
             return
-        have = json.loads(p.read_text())
+        have = read_json(p, "run settings", error=RtSfamnetError)
         keys = [k for k in RESUME_KEYS if have.get("train", {}).get(k) != want["train"].get(k)]
         if keys:
             raise RtSfamnetError(f"{self.out} holds a run with other settings "
@@ -246,7 +246,8 @@ class Run:
             raise RtSfamnetError(f"cannot pool {self.out}: {len(missing)} fold(s) not finished "
                                  f"({', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''});"
                                  f" run the remaining folds or shards first")
-        results = [json.loads((self.out / "folds" / f"{s}.json").read_text()) for s in folds]
+        results = [read_json(self.out / "folds" / f"{s}.json", "fold result (delete it to train "
+                             "the fold again)", error=RtSfamnetError) for s in folds]
         pooled = pool_results(results, self.cfg.emotions)
         summary = {"folds": list(folds),
                    "input_scale": {r["subject"]: r.get("input_scale") for r in results},
