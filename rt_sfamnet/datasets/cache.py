@@ -115,18 +115,25 @@ def create_json_once(path: str | Path, data: Any) -> bool:
     tmp = _unique_tmp(p)
     text = json.dumps(data, indent=2, default=_json_default)
     try:
-        tmp.write_text(text)
-        os.link(tmp, p)  # fails if p exists
-        return True
-    except FileExistsError:
-        return False
-    except OSError:  # a filesystem without hard links: exclusive create instead
+        tmp.write_text(text)  # a full or read-only disk fails here, leaving nothing
         try:
-            with open(p, "x") as fh:
-                fh.write(text)
+            os.link(tmp, p)  # fails if p exists
             return True
         except FileExistsError:
             return False
+        except OSError:  # a filesystem without hard links: exclusive create instead
+            try:
+                fh = open(p, "x")  # noqa: SIM115 - removed again when the write fails
+            except FileExistsError:
+                return False
+            try:
+                with fh:
+                    fh.write(text)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    p.unlink()  # never a half-written file that a later run would read
+                raise
+            return True
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -192,7 +192,8 @@ class FolderSource(Source):
             gaps = [n for n in range(numbers[0], numbers[-1] + 1) if n not in have]
             raise SourceError(
                 f"{self.path}: {len(gaps)} frame number(s) missing between {numbers[0]} and "
-                f"{numbers[-1]} (first {gaps[:5]}); pass allow_gaps=True to play it anyway"
+                f"{numbers[-1]} (first {gaps[:5]}); add the missing frames or number the files "
+                f"without gaps (in Python, FolderSource(path, allow_gaps=True) plays it anyway)"
             )
         self.color_dir, self.depth_dir = cdir, ddir
         self._numbers, self._colors, self._depths = numbers, colors, depths
@@ -262,16 +263,13 @@ class FolderSource(Source):
     # -- internals ----------------------------------------------------------------------------
 
     def _read(self, pos: int) -> RGBDFrame:
-        import cv2
 
-        from rt_sfamnet.images import read_jpeg
+        from rt_sfamnet.images import read_jpeg, read_png
 
         n = self._numbers[pos]
         cpath, dpath = self._colors[n], self._depths[n]
         bgr = read_jpeg(cpath, SourceError)
-        raw = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise SourceError(f"{dpath}: cannot be read as a PNG image")
+        raw = read_png(dpath, SourceError)
         if raw.ndim != 2 or raw.dtype != np.uint16:
             raise SourceError(
                 f"{dpath}: expected a 16-bit single-channel depth PNG, found "
