@@ -81,8 +81,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
                         float16=args.float16, batch=args.batch, features=features)
     from rt_sfamnet.fileio import output_errors
+    from rt_sfamnet.signals import interrupt_on_signals
 
-    with output_errors("feature cache", args.cache):
+    # every cached video is atomic: a signal stops at once (exit 128 + signal, "interrupted")
+    with output_errors("feature cache", args.cache), interrupt_on_signals():
         while True:
             try:
                 summary = extract_dataset(ds, FeatureCache(args.cache), cfg,

@@ -133,8 +133,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--shard trains folds only; pool with --merge and train --final in "
                           "a run without --shard")
     from rt_sfamnet.fileio import output_errors
+    from rt_sfamnet.signals import interrupt_on_signals
 
-    with output_errors("run folder", args.out):
+    # every fold file is atomic: a signal stops at once (exit 128 + signal, "interrupted")
+    with output_errors("run folder", args.out), interrupt_on_signals():
         return _train(args, cfg, shard)
 
 
