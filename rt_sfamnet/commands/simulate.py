@@ -36,6 +36,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rt_sfamnet.fileio import output_errors
+    from rt_sfamnet.signals import interrupt_on_signals
+
+    # every file is written under a temporary name and renamed when complete: a full disk or
+    # a signal stops at once and leaves nothing behind
+    what = "simulated dataset" if args.dataset else "simulated recording"
+    with output_errors(what, args.out), interrupt_on_signals():
+        return _simulate(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rt_sfamnet.errors import ConfigError
