@@ -9,7 +9,7 @@ import pytest
 
 import rt_sfamnet
 from rt_sfamnet.api_args import RULES, check_arguments
-from rt_sfamnet.errors import ArgumentError, RtSfamnetError
+from rt_sfamnet.errors import ArgumentError, ConfigError, RtSfamnetError
 
 BAD = [
     ({"source": 123}, "source", "found 123 (int)"),
@@ -43,6 +43,7 @@ def test_a_wrong_argument_is_one_clear_error_before_anything_runs(kwargs, name, 
     assert msg.startswith(f"analyze({name}=...): expected ") and words in msg
     assert "\n" not in msg
     assert isinstance(info.value, RtSfamnetError) and isinstance(info.value, TypeError)
+    assert isinstance(info.value, ConfigError)  # as range errors were before
 
 
 @pytest.mark.parametrize("kwargs", [
