@@ -76,9 +76,22 @@ def ray_map(fn, args: Sequence[tuple], workers: int, address: str | None,
             done: list[Any] = []
             while not done:  # short waits: a signal handler runs between them
                 done, running = ray.wait(running, num_returns=1, timeout=WAIT_S)
-            yield ray.get(done[0])
+            yield _result(ray, done[0])
     except BaseException:
         _stop_ray(ray, running)
+        raise
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """``ray.get(ref)``; a task's RtSfamnetError or OSError is raised as itself (Ray's
+    wrapper prints the worker's whole traceback as its message), so that the command prints
+    the usual one line."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, (RtSfamnetError, OSError)):
+            raise cause from None
         raise
 
 
