@@ -91,27 +91,37 @@ def _text(choices: tuple[str, ...] | None = None, optional: bool = False
     return check
 
 
-def _spot(value: Any) -> str | None:
-    want = ("a mapping such as {'k_micro': 2} or a list of 'KEY=VALUE' strings such as "
-            "['k_micro=2'], or None")
+def _key_values(example: str) -> Callable[[Any], str | None]:
+    """A mapping or a list of ``"KEY=VALUE"`` strings (as the CLI's repeatable option)."""
+    key, _, val = example.partition("=")
+    want = (f"a mapping such as {{{key!r}: {val}}} or a list of 'KEY=VALUE' strings such as "
+            f"[{example!r}], or None")
+
+    def check(value: Any) -> str | None:
+        return _pairs(value, want)
+    return check
+
+
+def _pairs(value: Any, want: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, (str, bytes)):
         return want + " (a single string would be read character by character: put it in a list)"
     if isinstance(value, Mapping):
         return None if all(isinstance(k, str) for k in value) else want + " (keys must be strings)"
-    try:
-        items = list(value)
-    except TypeError:
+    if not isinstance(value, (list, tuple)):  # never consume a caller's generator here
         return want
-    bad = [x for x in items if not (isinstance(x, str) and "=" in x)]
+    bad = [x for x in value if not (isinstance(x, str) and "=" in x)]
     return None if not bad else f"{want} (the item {_found(bad[0])} is not 'KEY=VALUE')"
 
 
 RULES: dict[str, Callable[[Any], str | None]] = {
     "source": _source,
     "weights": _path,
-    "spot": _spot,
+    "spot": _key_values("k_micro=2"),
+    "camera": _key_values("exposure=8000"),
+    "protocol": _text(("megc", "sfamnet")),
+    "flow_mode": _text(optional=True),
     "seconds": _number,
     "progress": _flag,
     "out": _path,

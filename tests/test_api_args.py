@@ -22,6 +22,7 @@ BAD = [
     ({"spot": "k_micro=2"}, "spot", "put it in a list"),
     ({"spot": {1: 2}}, "spot", "keys must be strings"),
     ({"spot": 3}, "spot", "found 3 (int)"),
+    ({"spot": (x for x in ["k_micro=2"])}, "spot", "(generator)"),
     ({"frame_skip": 1.5}, "frame_skip", "found 1.5 (float)"),
     ({"frame_skip": 0}, "frame_skip", "integer >= 1"),
     ({"frame_skip": "2"}, "frame_skip", "found '2' (str)"),
@@ -67,3 +68,15 @@ def test_every_argument_of_analyze_has_a_rule():
 
     names = set(inspect.signature(rt_sfamnet.analyze).parameters)
     assert names - set(RULES) == set()
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"protocol": "MEGC"}, "one of 'megc', 'sfamnet'"),
+    ({"camera": "exposure=8000"}, "put it in a list"),
+    ({"speed": 0}, "a finite number > 0"),
+    ({"record": 5}, "a file path"),
+    ({"release_spotting": "yes"}, "True or False"),
+])
+def test_rules_of_the_cli_options_the_api_takes(kwargs, words):
+    with pytest.raises(ArgumentError, match=words.replace("(", r"\(")):
+        check_arguments("analyze", {"source": "sim", **kwargs})
