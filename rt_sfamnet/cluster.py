@@ -60,13 +60,14 @@ def ray_map(fn, args: Sequence[tuple], workers: int, address: str | None,
     or KeyboardInterrupt, or an error) the running tasks are cancelled and Ray is shut down
     before the exception goes on, so the process ends with its own message and status.
     """
-    ray = start_ray(workers, address, cpus_per_task)
-    remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(fn)
+    ray = import_ray()
     pending = list(args)
     limit = workers if workers > 0 else len(pending)
     running: list[Any] = []
     announced = False
-    try:
+    try:  # a signal while Ray starts shuts it down too
+        start_ray(workers, address, cpus_per_task)
+        remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(fn)
         while pending or running:
             while pending and len(running) < limit:
                 running.append(remote.remote(*pending.pop(0)))
