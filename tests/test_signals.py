@@ -64,7 +64,7 @@ def _leftovers(folder: Path) -> list[str]:
 
 def test_sigterm_during_serial_train_is_143_with_an_interrupted_line(cache, tmp_path):
     out = tmp_path / "run"
-    proc = _start("train", "--cache", str(cache), "--out", str(out), "--steps", "400",
+    proc = _start("train", "--cache", str(cache), "--out", str(out), "--steps", "150",
                   "--batch-size", "16", "--no-progress", "--plot-videos", "0")
     _, err = _term_after(proc, "fold 1/3 spNO.1")
     _assert_interrupted(proc, err, "train")
