@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rt_sfamnet.api_args import check_arguments
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -125,6 +127,7 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         RtSfamnetError: bad input (unknown source, bad weights, bad ``spot`` key...), or the
         source failed during the run (the files written so far stay in ``out``).
     """
+    check_arguments("analyze", locals())  # types and ranges first (rt_sfamnet.api_args)
     from rt_sfamnet.pipeline.analysis import AnalysisOptions, run_analysis
     from rt_sfamnet.pipeline.results import ResultsTable
 

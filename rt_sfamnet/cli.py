@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RtSfamnetError as exc:
         print(f"rt-sfamnet {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file or disk the command did not name itself (full, read-only)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"rt-sfamnet {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM/SIGHUP (rt_sfamnet.signals)
         signum = int(getattr(exc, "signum", signal.SIGINT))
         print(f"rt-sfamnet {args.command}: interrupted ({signal.Signals(signum).name})",

@@ -7,10 +7,14 @@ ran: each job gets everything it needs as arguments and writes only its own file
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rt_sfamnet.errors import RtSfamnetError
+
+LOG = logging.getLogger(__name__)
 
 
 def import_ray():
@@ -24,32 +28,81 @@ def import_ray():
 
 
 def start_ray(workers: int, address: str | None, cpus_per_task: int):
-    """Join ``address`` or start a local instance sized for ``workers`` tasks."""
+    """Join ``address`` or start a local instance sized for ``workers`` tasks.
+
+    Our signal handlers stay in place (``ray.init`` replaces SIGTERM's with one that exits
+    through a native crash dump; :func:`rt_sfamnet.signals.keep_handlers`).
+    """
+    from rt_sfamnet.signals import keep_handlers
+
     ray = import_ray()
     if not ray.is_initialized():
         kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "configure_logging": False}
-        if address:
-            ray.init(address=address, **kw)
-        else:
-            ray.init(num_cpus=max(1, workers) * max(1, cpus_per_task), **kw)
+        with keep_handlers():
+            if address:
+                ray.init(address=address, **kw)
+            else:
+                ray.init(num_cpus=max(1, workers) * max(1, cpus_per_task), **kw)
     return ray
+
+
+WAIT_S = 0.2
+"""Longest wait inside Ray between two chances for Python to run a signal handler."""
 
 
 def ray_map(fn, args: Sequence[tuple], workers: int, address: str | None,
             cpus_per_task: int = 1) -> Iterator[Any]:
     """``fn(*a)`` for every ``a`` as Ray tasks, at most ``workers`` in flight (0: as many as
-    the cluster fits); results are yielded as they finish."""
-    ray = start_ray(workers, address, cpus_per_task)
-    remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(fn)
+    the cluster fits); results are yielded as they finish.
+
+    When the caller is interrupted (a signal raising :class:`~rt_sfamnet.signals.Interrupted`
+    or KeyboardInterrupt, or an error) the running tasks are cancelled and Ray is shut down
+    before the exception goes on, so the process ends with its own message and status.
+    """
+    ray = import_ray()
     pending = list(args)
     limit = workers if workers > 0 else len(pending)
-    running = []
-    while pending or running:
-        while pending and len(running) < limit:
-            running.append(remote.remote(*pending.pop(0)))
-        done, running = ray.wait(running, num_returns=1)
-        yield ray.get(done[0])
+    running: list[Any] = []
+    announced = False
+    try:  # a signal while Ray starts shuts it down too
+        start_ray(workers, address, cpus_per_task)
+        remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(fn)
+        while pending or running:
+            while pending and len(running) < limit:
+                running.append(remote.remote(*pending.pop(0)))
+            if not announced:
+                LOG.info("%d Ray tasks started, %d waiting", len(running), len(pending))
+                announced = True
+            done: list[Any] = []
+            while not done:  # short waits: a signal handler runs between them
+                done, running = ray.wait(running, num_returns=1, timeout=WAIT_S)
+            yield _result(ray, done[0])
+    except BaseException:
+        _stop_ray(ray, running)
+        raise
+
+
+def _result(ray: Any, ref: Any) -> Any:
+    """``ray.get(ref)``; a task's RtSfamnetError or OSError is raised as itself (Ray's
+    wrapper prints the worker's whole traceback as its message), so that the command prints
+    the usual one line."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, (RtSfamnetError, OSError)):
+            raise cause from None
+        raise
+
+
+def _stop_ray(ray: Any, running: list[Any]) -> None:
+    """Cancel ``running`` and shut Ray down (a local instance stops; a cluster stays)."""
+    for ref in running:
+        with contextlib.suppress(Exception):
+            ray.cancel(ref, force=True)
+    with contextlib.suppress(Exception):
+        ray.shutdown()
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

@@ -17,6 +17,11 @@ class ConfigError(RtSfamnetError, ValueError):
     """A configuration file or mapping has an unknown key or a value of the wrong type."""
 
 
+class ArgumentError(ConfigError, TypeError):
+    """An API function got an argument of the wrong type or value (the message names the
+    argument, what was expected and what was found); see :mod:`rt_sfamnet.api_args`."""
+
+
 class SourceError(RtSfamnetError):
     """A frame source cannot be opened or stopped delivering frames."""
 

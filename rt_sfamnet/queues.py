@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 
@@ -42,6 +43,7 @@ class BoundedQueue:
         self._data = 0  # number of non-control items
         self._cond = threading.Condition()
         self.dropped = 0
+        self.waiting = 0  # producers blocked in put_wait on a full queue now
 
     def __len__(self) -> int:
         with self._cond:
@@ -76,9 +78,24 @@ class BoundedQueue:
                 while self._data >= self.maxsize:
                     if stop.is_set():
                         return False
-                    self._cond.wait(poll_s)
+                    self.waiting += 1
+                    self._cond.notify_all()  # for wait_until(lambda: q.waiting ...)
+                    try:
+                        self._cond.wait(poll_s)
+                    finally:
+                        self.waiting -= 1
             self._append(item)
         return True
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``predicate()`` holds (checked at every change of the queue: a put, a
+        get, a clear, a producer starting to wait) or ``timeout`` s passed; returns it.
+
+        For observers that must act on the queue's state, e.g. a test holding its consumer
+        until a camera has dropped frames, without sleeping.
+        """
+        with self._cond:
+            return self._cond.wait_for(predicate, timeout)
 
     def get_many(self, max_items: int, timeout: float) -> list[Any]:
         """Up to ``max_items`` items in order; waits up to ``timeout`` s for the first one.

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from rt_sfamnet.errors import ConfigError, RtSfamnetError
+from rt_sfamnet.fileio import read_json
 from rt_sfamnet.intervals import Interval
 
 #: The macro grid: the release's k_macro (10 at frame_skip 2) and values for slower, longer
@@ -91,7 +92,7 @@ def load_run_curves(run: str | Path) -> list[SubjectCurves]:
     out = []
     for f in files:
         try:
-            r = json.loads(f.read_text())
+            r = read_json(f, "fold result", error=RtSfamnetError)
             scores = {v: np.asarray(c, np.float64) for v, c in r["scores"].items()}
             gt = [Interval(**d) for d in r["gt"]]
         except (ValueError, KeyError, TypeError) as exc:
@@ -323,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="report JSON (default: RUN/tuning.json)")
     a = ap.parse_args(argv)
     run = Path(a.run)
-    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else {}
+    cfg = read_json(run / "config.json", "run settings",
+                    error=RtSfamnetError) if (run / "config.json").is_file() else {}
     train = cfg.get("train", {})
     base = parse_overrides(a.base, "--base") if a.base else dict(train.get("spotting", {}))
     meta = cfg.get("cache_meta", {})

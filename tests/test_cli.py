@@ -25,3 +25,17 @@ def test_console_script_help_lists_commands():
 def test_bench_unknown_name_is_a_clear_error(capsys):
     assert main(["bench", "nonexistent"]) == 2
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+def test_an_oserror_no_command_named_is_one_line(monkeypatch, capsys):
+    """A disk or permission failure a command did not turn into its own error still ends in
+    one line and exit 2, never a traceback."""
+    import rt_sfamnet.commands.weights as cmd
+
+    def fails(args):
+        raise PermissionError(13, "Permission denied", "/srv/data/x.safetensors")
+
+    monkeypatch.setattr(cmd, "run", fails)
+    assert main(["weights", "info", "x.safetensors"]) == 2
+    assert capsys.readouterr().err == ("rt-sfamnet weights: error: /srv/data/x.safetensors: "
+                                       "Permission denied\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from rt_sfamnet.queues import BoundedQueue, Control
 
@@ -30,17 +29,14 @@ def test_put_wait_backpressure_and_stop():
     q = BoundedQueue(1)
     stop = threading.Event()
     assert q.put_wait("a", stop)
-    got: list = []
-
-    def consumer():
-        time.sleep(0.05)
-        got.extend(q.get_many(1, 1.0))
-
-    t = threading.Thread(target=consumer)
-    t.start()
-    assert q.put_wait("b", stop)  # waits until the consumer took "a"
-    t.join()
-    assert got == ["a"] and q.dropped == 0
+    returned: list = []
+    producer = threading.Thread(target=lambda: returned.append(q.put_wait("b", stop)))
+    producer.start()
+    assert q.wait_until(lambda: q.waiting == 1, timeout=30)  # the producer is blocked
+    assert returned == [] and len(q) == 1  # ... and "b" is not in the queue
+    assert q.get_many(1, 1.0) == ["a"]  # taking "a" lets it through
+    producer.join()
+    assert returned == [True] and q.waiting == 0 and q.dropped == 0
     stop.set()
     assert q.put_wait("c", stop) is False  # full and stopping: gives up, drops nothing
     assert q.get_many(5, 0.1) == ["b"]

@@ -119,7 +119,14 @@ def test_run_resume_subjects_and_finetune(cache, tmp_path):
     assert (out4 / "plots" / "confusion_4emo.png").stat().st_size > 1000
     assert any(p.name.startswith("scores_") for p in (out4 / "plots").iterdir())
     res = json.loads((out4 / "results.json").read_text())
-    assert 0.0 <= res["pooled"]["megc"]["micro"]["f1"] <= 1.0
+    micro = res["pooled"]["megc"]["micro"]
+    folds = [json.loads((out4 / "folds" / f"{x}.json").read_text()) for x in s["folds"]]
+    n_gt = sum(d["type"] == "micro" for f in folds for d in f["gt"])
+    assert n_gt == 9  # 3 subjects x 1 video x 3 micro-expressions, all pooled
+    assert micro["tp"] + micro["fn"] == n_gt
+    from rt_sfamnet.metrics import prf
+
+    assert micro["f1"] == pytest.approx(prf(micro["tp"], micro["fp"], micro["fn"])["f1"])
     assert len(res["pooled"]["recognition"]["confusion"]) == 5
     # a run folder with other settings is refused
     from rt_sfamnet.errors import RtSfamnetError

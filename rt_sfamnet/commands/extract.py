@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import Any
 
 from rt_sfamnet.cluster import add_cluster_arguments
 
@@ -37,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="head-motion compensation before the flow (FeatureConfig."
                         "registration; default none, the release)")
     parser.add_argument("--skip-broken", action="store_true",
-                        help="leave out videos with missing frames instead of stopping")
+                        help="leave out videos with missing or damaged frames instead of "
+                        "stopping (listed under \"broken\" in the printed summary)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_cluster_arguments(parser, "videos", "--root and --cache",
                           "shards can write one cache at the same time")
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from rt_sfamnet.datasets.cache import FeatureCache, migrate
     from rt_sfamnet.datasets.casme3 import Dataset, load_dataset, restrict
     from rt_sfamnet.datasets.extract import ExtractConfig, extract_dataset
+    from rt_sfamnet.errors import RtSfamnetError
 
     if args.migrate:
         print(json.dumps(migrate(args.cache)))
@@ -68,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         ds = load_dataset(args.root, args.annotations, name=args.dataset)
     ds = restrict(ds, args.subjects)
+    broken: dict[str, str] = {}
     if args.skip_broken:
-        broken = [v for v in ds.videos if v.problems()]
-        for v in broken:
-            print(f"skipping {v.subject}/{v.video}: {'; '.join(v.problems())}")
+        for v in ds.videos:
+            if v.problems():
+                broken[f"{v.subject}/{v.video}"] = "; ".join(v.problems())
+                print(f"skipping {v.subject}/{v.video}: {broken[f'{v.subject}/{v.video}']}")
         ds = Dataset(ds.root, [v for v in ds.videos if not v.problems()], ds.annotations, [],
                      ds.intrinsics, ds.name)
     features = {}
@@ -81,8 +87,40 @@ def run(args: argparse.Namespace) -> int:
         features["registration"] = args.registration
     cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
                         float16=args.float16, batch=args.batch, features=features)
-    summary = extract_dataset(ds, FeatureCache(args.cache), cfg,
-                              show_progress=not args.no_progress, shard=shard,
-                              workers=args.workers, ray_address=args.ray_address)
+    from rt_sfamnet.fileio import output_errors
+    from rt_sfamnet.signals import interrupt_on_signals
+
+    # every cached video is atomic: a signal stops at once (exit 128 + signal, "interrupted")
+    with output_errors("feature cache", args.cache), interrupt_on_signals():
+        while True:
+            try:
+                summary = extract_dataset(ds, FeatureCache(args.cache), cfg,
+                                          show_progress=not args.no_progress, shard=shard,
+                                          workers=args.workers, ray_address=args.ray_address)
+                break
+            except RtSfamnetError as exc:
+                video = failed_video(exc, ds.videos) if args.skip_broken else None
+                if video is None:
+                    raise
+                # the cache keeps the videos finished so far: the next pass skips them
+                broken[f"{video.subject}/{video.video}"] = str(exc)
+                print(f"skipping {video.subject}/{video.video}: {exc}")
+                ds = Dataset(ds.root, [v for v in ds.videos if v is not video], ds.annotations,
+                             [], ds.intrinsics, ds.name)
+    if args.skip_broken:
+        summary["broken"] = broken
     print(json.dumps(summary))
     return 0
+
+
+def failed_video(exc: Exception, videos: list) -> Any:
+    """The video whose files an error names (its recording, or a frame in its folders), or
+    None: errors of damaged input name their file (:mod:`rt_sfamnet.images`,
+    :mod:`rt_sfamnet.sources.realsense.damage`)."""
+    text = str(exc)
+    for v in videos:
+        places = [getattr(v, "path", None), getattr(v, "color_dir", None),
+                  getattr(v, "depth_dir", None)]
+        if any(p is not None and (f"{p}{os.sep}" in text or f"{p}:" in text) for p in places):
+            return v
+    return None

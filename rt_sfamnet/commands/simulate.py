@@ -40,6 +40,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rt_sfamnet.fileio import output_errors
+    from rt_sfamnet.signals import interrupt_on_signals
+
+    # every file is written under a temporary name and renamed when complete: a full disk or
+    # a signal stops at once and leaves nothing behind
+    what = "simulated dataset" if args.dataset else "simulated recording"
+    with output_errors(what, args.out), interrupt_on_signals():
+        return _simulate(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rt_sfamnet.errors import ConfigError
@@ -52,11 +63,17 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError("--recipe applies to recordings, not to --dataset")
         from rt_sfamnet.sim.dataset import write_dataset
 
-        intervals = write_dataset(args.out, args.subjects, args.seed,
-                                  videos_per_subject=args.videos, seconds=seconds,
-                                  width=args.width, height=args.height, fps=args.fps,
-                                  workers=args.workers, progress=True,
-                                  nuisance=args.nuisance)
+        out = Path(args.out)
+        before = set(out.rglob("*")) if out.is_dir() else None
+        try:
+            intervals = write_dataset(out, args.subjects, args.seed,
+                                      videos_per_subject=args.videos, seconds=seconds,
+                                      width=args.width, height=args.height, fps=args.fps,
+                                      workers=args.workers, progress=True,
+                                      nuisance=args.nuisance)
+        except BaseException:  # a full disk, a signal: nothing half-written stays behind
+            _remove_new(out, before)
+            raise
         micro = sum(iv.type == "micro" for iv in intervals)
         print(f"wrote {args.subjects} subjects x {args.videos} videos to {args.out}: "
               f"{micro} micro- and {len(intervals) - micro} macro-expressions")
@@ -78,3 +95,17 @@ def run(args: argparse.Namespace) -> int:
                             seconds=seconds, width=args.width, height=args.height, fps=args.fps)
     print(f"wrote {n} frames to {args.out} (ground truth: {ground_truth_path(args.out)})")
     return 0
+
+
+def _remove_new(out, before) -> None:
+    """Remove what was created under ``out`` since ``before`` (its paths then; None: ``out``
+    did not exist, so all of it)."""
+    import contextlib
+    import shutil
+
+    if before is None:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    for p in sorted(set(out.rglob("*")) - before, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            p.rmdir() if p.is_dir() and not p.is_symlink() else p.unlink()

@@ -106,13 +106,10 @@ def _tune(run_, cfg):
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import sys
 
     from rt_sfamnet.cluster import parse_shard
     from rt_sfamnet.config import config_from_mapping, parse_overrides
-    from rt_sfamnet.datasets.cache import FeatureCache
-    from rt_sfamnet.training import Run, TrainConfig
+    from rt_sfamnet.training import TrainConfig
 
     spotting = parse_overrides(args.spot)
     cfg = config_from_mapping(TrainConfig, {
@@ -141,6 +138,21 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigError("--shard trains folds only; pool with --merge and train --final in "
                           "a run without --shard")
+    from rt_sfamnet.fileio import output_errors
+    from rt_sfamnet.signals import interrupt_on_signals
+
+    # every fold file is atomic: a signal stops at once (exit 128 + signal, "interrupted")
+    with output_errors("run folder", args.out), interrupt_on_signals():
+        return _train(args, cfg, shard)
+
+
+def _train(args: argparse.Namespace, cfg, shard) -> int:
+    import json
+    import sys
+
+    from rt_sfamnet.datasets.cache import FeatureCache
+    from rt_sfamnet.training import Run
+
     run_ = Run(FeatureCache(args.cache), args.out, cfg,
                log=lambda m: print(m, file=sys.stderr, flush=True))
     out = {}

@@ -62,6 +62,7 @@ import numpy as np
 
 from rt_sfamnet.datasets.labels import GTSample, pseudo_labels
 from rt_sfamnet.errors import DatasetError
+from rt_sfamnet.fileio import read_json
 from rt_sfamnet.intervals import Interval
 
 CACHE_VERSION = 2
@@ -170,18 +171,25 @@ def create_json_once(path: str | Path, data: Any) -> bool:
     tmp = _unique_tmp(p)
     text = json.dumps(data, indent=2, default=_json_default)
     try:
-        tmp.write_text(text)
-        os.link(tmp, p)  # fails if p exists
-        return True
-    except FileExistsError:
-        return False
-    except OSError:  # a filesystem without hard links: exclusive create instead
+        tmp.write_text(text)  # a full or read-only disk fails here, leaving nothing
         try:
-            with open(p, "x") as fh:
-                fh.write(text)
+            os.link(tmp, p)  # fails if p exists
             return True
         except FileExistsError:
             return False
+        except OSError:  # a filesystem without hard links: exclusive create instead
+            try:
+                fh = open(p, "x")  # noqa: SIM115 - removed again when the write fails
+            except FileExistsError:
+                return False
+            try:
+                with fh:
+                    fh.write(text)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    p.unlink()  # never a half-written file that a later run would read
+                raise
+            return True
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -251,10 +259,7 @@ class FeatureCache:
         if not self.meta_path.is_file():
             raise DatasetError(f"{self.path} is not a feature cache (no meta.json); run "
                                f"`rt-sfamnet extract` first")
-        try:
-            meta = json.loads(self.meta_path.read_text())
-        except ValueError as exc:
-            raise DatasetError(f"{self.meta_path}: not valid JSON ({exc})") from None
+        meta = read_json(self.meta_path, "feature cache metadata", error=DatasetError)
         if meta.get("version") != CACHE_VERSION:
             raise DatasetError(
                 f"{self.path} is a feature cache of format {meta.get('version')}; this version "
@@ -386,11 +391,8 @@ class FeatureCache:
         d = self.video_path(subject, video)
         if not (d / "index.json").is_file():
             raise DatasetError(f"{d}: not in the cache (extract it first)")
-        try:
-            return json.loads((d / "index.json").read_text())
-        except (OSError, ValueError) as exc:
-            raise DatasetError(f"{d}: a broken cache file ({exc}); delete it and extract "
-                               f"again") from None
+        return read_json(d / "index.json", "cache index (delete the folder and extract again)",
+                         error=DatasetError)
 
     def entry_digest(self, subject: str, video: str) -> str:
         """SHA-256 of what a finished entry holds: its arrays' checksums, GT samples,
@@ -531,7 +533,7 @@ def migrate(path: str | Path) -> dict[str, int]:
     mp = root / "meta.json"
     if not mp.is_file():
         raise DatasetError(f"{root} is not a feature cache (no meta.json)")
-    meta = json.loads(mp.read_text())
+    meta = read_json(mp, "feature cache metadata", error=DatasetError)
     if meta.get("version") == CACHE_VERSION:
         return {"videos": 0}
     cache = FeatureCache(root)
@@ -545,6 +547,8 @@ def migrate(path: str | Path) -> dict[str, int]:
                                       z["gt_maps"], gt,
                                       [Interval(**d) for d in json.loads(str(z["intervals"]))],
                                       int(z["n_frames"]))
+            _check_maps(feats.maps, "maps")
+            _check_maps(feats.gt_maps, "gt_maps")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             raise DatasetError(f"{f}: a broken cache file ({exc}); delete it and run the "
                                f"migration again") from None

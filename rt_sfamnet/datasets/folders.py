@@ -89,9 +89,8 @@ class Video:
 
     def read_frame(self, i: int, intrinsics: Intrinsics | None = None) -> RGBDFrame:
         """Frame ``i`` (0-based) as an :class:`RGBDFrame` (colour RGB, depth uint16 mm)."""
-        import cv2
 
-        from rt_sfamnet.images import read_jpeg
+        from rt_sfamnet.images import read_jpeg, read_png
 
         n = self.numbers[i]
         cpath = self.color_dir / f"{n}.jpg"
@@ -101,9 +100,9 @@ class Video:
         if self.depth_dir is not None:
             dpath = self.depth_dir / f"{n}.png"
             if dpath.is_file():
-                depth = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
-                if depth is None or depth.ndim != 2 or depth.dtype != np.uint16:
-                    found = "unreadable" if depth is None else f"{depth.dtype} {depth.shape}"
+                depth = read_png(dpath, DatasetError)
+                if depth.ndim != 2 or depth.dtype != np.uint16:
+                    found = f"{depth.dtype} {depth.shape}"
                     raise DatasetError(f"{dpath}: expected a 16-bit single-channel PNG "
                                        f"(millimetres), found {found}")
                 if depth.shape != color.shape[:2]:

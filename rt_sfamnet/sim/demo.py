@@ -79,9 +79,12 @@ def write_sim_recording(path: str | Path, recipe: str | Path | None = None, seed
     out.parent.mkdir(parents=True, exist_ok=True)
     gt = ground_truth_path(out)
     gt_tmp = gt.with_name(gt.name + ".part")
-    write_intervals(gt_tmp, script_intervals(r.script, "sim", out.stem))
-    n = write_recording(r.frames(), out, fps=r.script.fps)
-    os.replace(gt_tmp, gt)
+    try:
+        write_intervals(gt_tmp, script_intervals(r.script, "sim", out.stem))
+        n = write_recording(r.frames(), out, fps=r.script.fps)
+        os.replace(gt_tmp, gt)
+    finally:  # a failed or interrupted recording leaves neither file behind
+        gt_tmp.unlink(missing_ok=True)
     return n
 
 

@@ -241,7 +241,8 @@ class FolderSource(Source):
             gaps = [n for n in range(numbers[0], numbers[-1] + 1) if n not in have]
             raise SourceError(
                 f"{self.path}: {len(gaps)} frame number(s) missing between {numbers[0]} and "
-                f"{numbers[-1]} (first {gaps[:5]}); pass allow_gaps=True to play it anyway"
+                f"{numbers[-1]} (first {gaps[:5]}); add the missing frames or number the files "
+                f"without gaps (in Python, FolderSource(path, allow_gaps=True) plays it anyway)"
             )
         self.color_dir, self.depth_dir = cdir, ddir
         self._numbers, self._colors, self._depths = numbers, colors, depths
@@ -343,12 +344,10 @@ class FolderSource(Source):
         return RGBDFrame(color, depth, index / self.fps, index, intr, {"file_number": n})
 
     def _read_depth(self, n: int, cpath: Path, shape: tuple[int, ...]) -> np.ndarray:
-        import cv2
+        from rt_sfamnet.images import read_png
 
         dpath = self._depths[n]
-        raw = cv2.imread(str(dpath), cv2.IMREAD_UNCHANGED)
-        if raw is None:
-            raise SourceError(f"{dpath}: cannot be read as a PNG image")
+        raw = read_png(dpath, SourceError)  # every chunk's CRC checked: libpng never prints
         if raw.ndim != 2 or raw.dtype != np.uint16:
             raise SourceError(
                 f"{dpath}: expected a 16-bit single-channel depth PNG, found "
@@ -368,10 +367,15 @@ def _read_color(path: Path) -> np.ndarray:
     """A colour frame as (H, W, 3) uint8 BGR (JPEGs checked for truncation)."""
     import cv2
 
-    from rt_sfamnet.images import read_jpeg
+    from rt_sfamnet.images import read_jpeg, read_png
 
     if path.suffix.lower() in (".jpg", ".jpeg"):
         return read_jpeg(path, SourceError)
+    if path.suffix.lower() == ".png":
+        img = read_png(path, SourceError)
+        if img.ndim == 2:
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+        return img[:, :, :3] if img.dtype == np.uint8 else (img >> 8).astype(np.uint8)
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise SourceError(f"{path}: cannot be read as a {path.suffix.lstrip('.').upper()} "

@@ -31,6 +31,7 @@ from rt_sfamnet.datasets.cache import (
 )
 from rt_sfamnet.datasets.casme3 import subject_id
 from rt_sfamnet.errors import DatasetError, RtSfamnetError
+from rt_sfamnet.fileio import read_json
 from rt_sfamnet.training.config import TrainConfig
 from rt_sfamnet.training.data import SubjectData, auto_input_scale, load_subject, sample_fold
 from rt_sfamnet.training.evaluate import (
@@ -221,7 +222,7 @@ class Run:
         p = self.out / "config.json"
         if create_json_once(p, want):
             return
-        have = json.loads(p.read_text())
+        have = read_json(p, "run settings", error=RtSfamnetError)
         keys = [k for k in RESUME_KEYS if have.get("train", {}).get(k) != want["train"].get(k)]
         if keys:
             raise RtSfamnetError(f"{self.out} holds a run with other settings "
@@ -368,7 +369,8 @@ class Run:
                                  f"({'; '.join(bad[:3])}{' ...' if len(bad) > 3 else ''}); run "
                                  f"`rt-sfamnet train` with the same --cache and --out (or the "
                                  f"fold's --shard) to train them again")
-        results = [json.loads((self.out / "folds" / f"{s}.json").read_text()) for s in folds]
+        results = [read_json(self.out / "folds" / f"{s}.json", "fold result (delete it to train "
+                             "the fold again)", error=RtSfamnetError) for s in folds]
         pooled = pool_results(results, self.cfg.emotions)
         summary = {"folds": list(folds),
                    "input_scale": {r["subject"]: r.get("input_scale") for r in results},

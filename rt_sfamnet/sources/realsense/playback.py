@@ -41,6 +41,7 @@ from rt_sfamnet.intervals import Interval, read_intervals
 from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.queues import BoundedQueue
 from rt_sfamnet.sources.base import Source
+from rt_sfamnet.sources.realsense.damage import stopped_at
 from rt_sfamnet.sources.realsense.index import (
     DEPTH_MATCH_PERIODS,
     RecordingControls,
@@ -482,6 +483,7 @@ class PlaybackSource(RecordingControls, Source):
             self._frame_count = self._next_index  # the estimate, now known exactly
         if self._color_idx is not None and self._next_index < len(self._color_idx):
             raise RecordingError(
-                f"{self.path}: playback stopped after frame {self._next_index - 1} of "
-                f"{len(self._color_idx)}: truncated or damaged recording"
+                f"{self.path}: playback stopped "
+                f"{stopped_at(self._next_index - 1, len(self._color_idx))}: truncated or damaged "
+                "recording"
             )

@@ -12,11 +12,13 @@ writes in a thread of its own and drops the frames still queued when it is destr
 
 from __future__ import annotations
 
+import errno
 import gc
 import math
 import os
 import re
 import sqlite3
+import tempfile
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
@@ -43,6 +45,33 @@ def _check_db3_target(path: Path) -> None:
 
 _WRITE_BACKLOG = 12  # frames the recorder may have queued but not yet written
 _WRITE_STALL_S = 60.0
+_DISK_CHECK_S = 1.0  # a recorder without progress this long: is the disk refusing writes?
+_MIN_FREE_BYTES = 1 << 20  # below this the recorder's next page and journal may not fit
+
+
+def disk_refuses(folder: Path) -> OSError | None:
+    """Why ``folder``'s filesystem takes no more writes (an OSError: ENOSPC for less than
+    1 MiB free, else what a small probe write raised: EROFS, EDQUOT...), or None.
+
+    librealsense's recorder writes in its own thread and only logs a failed write, so
+    :class:`_WriteProgress` asks this when the file stops growing instead of waiting
+    ``_WRITE_STALL_S``.
+    """
+    try:
+        st = os.statvfs(folder)
+        if st.f_bavail * st.f_frsize < _MIN_FREE_BYTES:
+            return OSError(errno.ENOSPC, f"No space left on device "
+                           f"({st.f_bavail * st.f_frsize} bytes free)")
+        fd, probe = tempfile.mkstemp(prefix=".rt-sfamnet-probe-", dir=folder)
+        try:
+            os.write(fd, bytes(4096))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        return exc
+    return None
 
 
 class _WriteProgress:
@@ -52,10 +81,24 @@ class _WriteProgress:
     a read that races with the writer is simply retried.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, target: Path | None = None) -> None:
         self.path = path
+        self.target = target or path  # the file named in errors
         self._con: sqlite3.Connection | None = None
         self._topics: dict[str, int] = {}
+        self._checked = 0.0
+
+    def check_disk(self, stalled_since: float) -> None:
+        """Raise RecordingError at once when the recorder has made no progress for
+        ``_DISK_CHECK_S`` and the disk refuses writes (checked once a second)."""
+        now = time.monotonic()
+        if now - stalled_since < _DISK_CHECK_S or now - self._checked < _DISK_CHECK_S:
+            return
+        self._checked = now
+        exc = disk_refuses(self.path.parent)
+        if exc is not None:
+            raise RecordingError(f"cannot write the recording {self.target}: "
+                                 f"{exc.strerror or exc}")
 
     def last_written(self) -> int | None:
         """The lowest over colour and depth of the last frame number written, or None."""
@@ -108,7 +151,8 @@ class _WriteProgress:
                 return
             if written != seen:
                 seen, last_progress = written, time.monotonic()
-            elif time.monotonic() - last_progress > _WRITE_STALL_S:
+            self.check_disk(last_progress)
+            if time.monotonic() - last_progress > _WRITE_STALL_S:
                 raise RecordingError(
                     f"{self.path}: the recorder stopped writing after {written} of "
                     f"{len(pushed)} frames"
@@ -128,6 +172,7 @@ class _WriteProgress:
                 return
             if per != last:  # still writing: extend the deadline
                 last, deadline = per, time.monotonic() + _WRITE_STALL_S
+            self.check_disk(deadline - _WRITE_STALL_S)
             if time.monotonic() > deadline:
                 raise RecordingError(
                     f"{self.path}: the recorder stopped writing at frames {per} of {seen}; "
@@ -185,7 +230,7 @@ def write_recording(
         raise RecordingError(f"cannot write {out}: no frames given")
     device = _SoftwareCamera(rs, first, fps, depth_intrinsics)
     recorder = rs.recorder(str(tmp), device.device, bool(compress))
-    progress = _WriteProgress(tmp)
+    progress = _WriteProgress(tmp, out)
     pushed: list[int] = []  # frame numbers in push order
     done = False
     try:

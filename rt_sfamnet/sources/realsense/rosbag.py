@@ -38,9 +38,11 @@ import numpy as np
 
 from rt_sfamnet.errors import RecordingError, SourceError
 from rt_sfamnet.frames import Intrinsics, RGBDFrame
+from rt_sfamnet.images import PNG_SIGNATURE, decode_png
 from rt_sfamnet.intervals import Interval, read_intervals
 from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.sources.base import Source
+from rt_sfamnet.sources.realsense.damage import guard_frames
 from rt_sfamnet.sources.realsense.index import (
     DEPTH_MATCH_PERIODS,
     RecordingControls,
@@ -259,7 +261,8 @@ def decode_image(msg: Any, kind: str) -> np.ndarray:
     if fmt or not hasattr(msg, "encoding"):
         if "compressedDepth" in fmt:
             data = data[12:]
-        img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        img = decode_png(data.tobytes(), f"{kind} image", RecordingError) if data[
+            :8].tobytes() == PNG_SIGNATURE else cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
         if img is None:
             raise RecordingError(f"cannot decode a {kind} image ({fmt!r})")
         if kind == "color":  # the PNG holds true colours; OpenCV hands them back as BGR
@@ -362,7 +365,8 @@ class RosbagPlaybackSource(RecordingControls, Source):
             if self._next >= self._index.frame_count:
                 return
             restarted = False
-            for frame in self._play(self._next):
+            for frame in guard_frames(self._play(self._next), self.path, self.frame_count,
+                                      self._index.nominal[self._next]):
                 self._next = bisect_left(self._index.nominal, frame.index) + 1
                 if self.realtime:
                     self._pacer.wait_time(frame.timestamp)

@@ -218,7 +218,7 @@ def test_every_review_action_has_a_shortcut_listed_in_the_docs():
 
     from ui.review import REVIEW_ACTIONS
 
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "gui.md").read_text()
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "gui.md").read_text()
     table = doc[doc.index("## Review mode"):doc.index("## Errors")]
     keys = set()
     for line in table.splitlines():
