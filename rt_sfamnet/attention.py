@@ -219,7 +219,8 @@ def _explain(model: SFAMNet, taps: _Taps, x: torch.Tensor, emotion: int | None
     out = {"spatial": gates.detach(), "emotion": target, "score": spot.detach()[:, 0],
            "probs": torch.softmax(logits.detach(), dim=1)}
     for name, grads in (("spot", g_spot), ("emotion_maps", g_emo)):
-        streams = torch.stack([grad_cam(f.detach(), g) for f, g in zip(feats[:3], grads[:3], strict=True)],
+        pairs = zip(feats[:3], grads[:3], strict=True)
+        streams = torch.stack([grad_cam(f.detach(), g) for f, g in pairs],
                               dim=1)
         out[name] = (streams, upsample(grad_cam(feats[3].detach(), grads[3])))
     return out
