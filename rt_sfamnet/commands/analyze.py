@@ -71,6 +71,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", default=None, metavar="FILE.db3",
                         help="also record the source's frames to this .db3 file while "
                         "analysing (e.g. `analyze camera --record session.db3`)")
+    parser.add_argument("--attention", action="store_true",
+                        help="also write OUT/attention/event_NNN.png: each event's face at "
+                        "onset, apex and offset, its input maps and attention at the apex")
+    parser.add_argument("--report", action="store_true",
+                        help="also write OUT/report.html (as `rt-sfamnet report OUT`)")
     parser.add_argument("--camera", action="append", default=[], metavar="KEY=VALUE",
                         help="a camera control for a camera source: exposure, auto_exposure, "
                         "laser_power, emitter, visual_preset, color_exposure, "
@@ -172,6 +177,19 @@ def _camera_kwargs(args: argparse.Namespace, source: str) -> dict[str, Any]:
     return {"options": list(pairs)}
 
 
+def _evidence(args: argparse.Namespace, out: Path) -> None:
+    """``--attention`` / ``--report``: the per-event PNGs and the HTML report of ``out``."""
+    from rt_sfamnet.report.html import build_report, write_attention
+
+    if args.report:  # the report writes the PNGs it links to
+        path = build_report(out)
+    else:
+        pngs, problem = write_attention(out)
+        path = f"{len(pngs)} event figures in {out / 'attention'}" + (f" ({problem})" if problem else "")
+    if not args.json:
+        print(f"wrote {path}")
+
+
 def run(args: argparse.Namespace) -> int:
     import threading
 
@@ -198,6 +216,8 @@ def run(args: argparse.Namespace) -> int:
             summaries.append(written)
             if not args.json:
                 print(human_summary(written, out))
+            if result.error is None and (args.attention or args.report):
+                _evidence(args, out)
             error = result.error
             if "signum" in got and error is None:
                 break

@@ -25,7 +25,7 @@ import numpy as np
 
 from rt_sfamnet.attention import AttentionMaps, AttentionProbe
 
-__all__ = ["EventEvidence", "SourceReplay", "source_problem"]
+__all__ = ["EventEvidence", "SourceReplay", "attention_at", "source_problem"]
 
 WARM_UP_FRAMES = 8
 """Frames tracked before the onset so the face tracker's box has settled."""
@@ -63,6 +63,9 @@ def source_problem(summary: dict[str, Any]) -> str:
     if not path:
         return (f"the analysis names no source file (source: {summary.get('source', '?')!r}); "
                 "only recordings and frame folders can be read again")
+    if not Path(path).is_absolute():  # a camera or the simulator: nothing to read again
+        return (f"the source {path!r} is not a file: only recordings and frame folders can be "
+                "read again")
     if not Path(path).exists():
         return f"the source {path} is gone (moved or deleted)"
     return ""
@@ -135,6 +138,13 @@ class SourceReplay:
             self._source.close()
         self._source = self._face = None
 
+    def ground_truth(self) -> list[dict[str, Any]]:
+        """The source's own ground-truth intervals (``onset, apex, offset, type, emotion``),
+        empty when it has none (a ``--gt`` file given to ``analyze`` is not recorded)."""
+        truth = self._source.ground_truth or []
+        return [{"onset": iv.onset, "apex": iv.apex, "offset": iv.offset, "type": iv.type,
+                 "emotion": iv.emotion} for iv in truth]
+
     def _observed(self, first: int, last: int) -> dict[int, Any]:
         """Frames ``first..last`` through the face stage, by frame index."""
         src = self._source
@@ -191,7 +201,7 @@ class SourceReplay:
         onset, offset = int(event["onset"]), int(event["offset"])
         apex = event.get("apex")
         apex = onset if apex is None or apex != apex else int(apex)  # NaN: no apex
-        ev = EventEvidence(event=dict(event))
+        ev = EventEvidence(event={**event, "apex": apex})
         row = self._rows.get(apex)
         if row is not None and row.get("score") == row.get("score"):
             ev.recorded_score = float(row["score"])
@@ -206,6 +216,48 @@ class SourceReplay:
         maps, ev.note = self._apex_maps(seen, apex)
         if maps is not None:
             ev.maps = maps
-            ev.attention = self.probe(maps)
+            names = tuple(self.predictor.class_names)
+            emotion = str(event.get("emotion", ""))
+            # Grad-CAM explains the event's emotion (its argmax at the apex if not a class)
+            ev.attention = self.probe(maps, names.index(emotion) if emotion in names else None)
             ev.score = ev.attention.score
         return ev
+
+
+def attention_at(result: Any, event: Any, predictor: Any = None) -> EventEvidence:
+    """The apex attention of one event of an analysis (``rt_sfamnet.attention_at``).
+
+    Args:
+        result: an :class:`~rt_sfamnet.api.Analysis` (``rt_sfamnet.analyze``), or an analysis
+            folder (``str``/``Path``).
+        event: the event's row number in ``result.events`` (0-based), or the row itself (a
+            mapping or pandas Series with ``onset, apex, offset, emotion``).
+        predictor: a :class:`~rt_sfamnet.predictor.Predictor` to reuse (None: load the
+            analysis' weights).
+
+    Returns:
+        An :class:`EventEvidence`: ``.attention`` (:class:`~rt_sfamnet.attention.AttentionMaps`,
+        every map ``42 x 42`` float32 in [0, 1]), ``.maps`` (``3 x 42 x 42`` float32),
+        ``.crops`` (onset, apex, offset face crops).
+
+    Raises:
+        SourceError: the analysis' source cannot be read again (a camera, the simulator, or a
+            file that is gone). ConfigError: ``event`` is not a row of the events table.
+    """
+    from rt_sfamnet.errors import ConfigError
+
+    if isinstance(result, (str, Path)):
+        from rt_sfamnet.report.results import load_results
+
+        result = load_results(result)
+    events = result.events
+    if isinstance(event, (int, np.integer)):
+        if not 0 <= int(event) < len(events):
+            raise ConfigError(f"event must be a row of the events table (0..{len(events) - 1}),"
+                              f" found {event}")
+        row = events.iloc[int(event)].to_dict()
+        row["number"] = int(event)
+    else:
+        row = dict(event)
+    with SourceReplay(result.summary, result.frames, predictor) as replay:
+        return replay.evidence(row)
