@@ -46,6 +46,7 @@ __all__ = [
     "STREAMS",
     "AttentionMaps",
     "AttentionProbe",
+    "AttentionWorker",
     "compute_attention",
     "grad_cam",
     "normalise_max",
@@ -299,3 +300,73 @@ class AttentionProbe:
         if self.class_names is None:
             return str(maps.emotion)
         return self.class_names[maps.emotion]
+
+
+class AttentionWorker:
+    """Attention of the newest offered sample, on one background thread (latest only).
+
+    :meth:`offer` never blocks: it replaces the sample waiting (if any) with the new one, so
+    at most one computation runs and one waits, whatever the offer rate. Used by the GUI's
+    live overlay (the newest sample while the overlay is on) and ``benchmarks/pipeline.py
+    --attention``.
+
+    Args:
+        probe: an :class:`AttentionProbe`.
+        on_done: called on the worker thread with ``(key, AttentionMaps)`` after each
+            computation (``key``: whatever the caller offered with the maps, e.g. the
+            frame result).
+    """
+
+    def __init__(self, probe: AttentionProbe, on_done: Any) -> None:
+        import threading
+
+        self.probe = probe
+        self.on_done = on_done
+        self.computed = 0
+        self.replaced = 0  # offers replaced by a newer one before they were computed
+        self._cond = threading.Condition()
+        self._pending: tuple[Any, np.ndarray, int | None] | None = None
+        self._closed = False
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name="rt-sfamnet-attention",
+                                        daemon=True)
+        self._thread.start()
+
+    def offer(self, key: Any, maps: np.ndarray, emotion: int | None = None) -> None:
+        """Queue ``maps`` (``3 x 42 x 42``) for attention, replacing a waiting offer."""
+        with self._cond:
+            if self._pending is not None:
+                self.replaced += 1
+            self._pending = (key, maps, emotion)
+            self._cond.notify()
+
+    def idle(self) -> bool:
+        """Nothing waiting and nothing running."""
+        with self._cond:
+            return self._pending is None and not self._busy
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                key, maps, emotion = self._pending
+                self._pending = None
+                self._busy = True
+            try:
+                result = self.probe(maps, emotion)
+                self.computed += 1
+                self.on_done(key, result)
+            except Exception:  # noqa: BLE001 - an overlay never stops the analysis
+                pass
+            finally:
+                with self._cond:
+                    self._busy = False
