@@ -144,3 +144,37 @@ def test_probe_leaves_the_network_untouched_and_checks_shapes():
         probe(maps[:2])
     with pytest.raises(ValueError, match="floating point"):
         spatial_attention(m, np.zeros((3, 42, 42), np.int32))
+
+
+def test_worker_computes_the_newest_offer_only():
+    import threading
+
+    from rt_sfamnet.attention import AttentionWorker
+
+    torch.manual_seed(3)
+    probe = AttentionProbe(SFAMNet(4).eval())
+    started, gate, last = threading.Event(), threading.Event(), threading.Event()
+    done: list = []
+
+    def on_done(key, att):
+        done.append((key, att))
+        started.set()
+        if key == "k3":
+            last.set()
+        gate.wait(10)  # hold the worker so that later offers queue up
+
+    worker = AttentionWorker(probe, on_done)
+    maps = _random_maps(4, seed=9)
+    try:
+        worker.offer("first", maps[0])
+        assert started.wait(30)
+        for k in range(1, 4):  # while "first" is held, each offer replaces the waiting one
+            worker.offer(f"k{k}", maps[k])
+        gate.set()
+        assert last.wait(30)
+    finally:
+        gate.set()
+        worker.close()
+    assert [key for key, _ in done] == ["first", "k3"]
+    assert worker.computed == 2 and worker.replaced == 2 and worker.idle()
+    np.testing.assert_array_equal(done[1][1].spatial, probe(maps[3]).spatial)

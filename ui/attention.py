@@ -19,6 +19,7 @@ The maps (``docs/attention.md``):
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,6 +52,7 @@ class AttentionController(QObject):
     """
 
     ready = Signal(object, object)  # (FrameResult, AttentionMaps), from the worker thread
+    reported = Signal(str)  # a banner line when Export's report is written (or failed)
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -61,12 +63,14 @@ class AttentionController(QObject):
         self._pin_distance: int | None = None
         self.worker: Any = None
         self.last: tuple[Any, Any] | None = None
+        self.last_export: Any = None  # the future of Export's report job
         self.drawn = 0
         self.act = window.acts.act_attention
         self.act.toggled.connect(self.set_enabled)
         self.kind_actions = self._kind_menu()
         window.session.opened.connect(self._on_opened)
         self.ready.connect(self._draw)
+        self.reported.connect(window.banner.show_info)
 
     def _kind_menu(self) -> QActionGroup:
         group = QActionGroup(self.window)
@@ -119,6 +123,20 @@ class AttentionController(QObject):
             self.worker = AttentionWorker(AttentionProbe.from_predictor(predictor),
                                           self.ready.emit)
 
+    def export_report(self, events_csv: str | Path) -> Any:
+        """Export's report beside ``events_csv`` (:func:`export_report`); the banner says
+        when it is written. Returns the job's future."""
+        fut = export_report(self.window, events_csv)
+
+        def done(f: Any) -> None:
+            exc = f.exception()
+            self.reported.emit(f"Report written: {f.result()}" if exc is None
+                               else f"The report failed: {exc}")
+
+        fut.add_done_callback(done)
+        self.last_export = fut
+        return fut
+
     def close(self) -> None:
         worker, self.worker = self.worker, None
         if worker is not None:
@@ -156,4 +174,56 @@ class AttentionController(QObject):
         self.window.panels.maps.set_attention(None)
 
 
-__all__ = ["KINDS", "AttentionController", "face_and_stream_maps"]
+
+
+def session_results(window: Any, events_csv: Path) -> Any:
+    """The report's :class:`~rt_sfamnet.report.results.Results` of what the window has
+    shown: the per-frame scores of its history, the exported events file and a summary of
+    the engine's settings (the fields of ``summary.json`` a report reads)."""
+    import dataclasses as dc
+
+    import pandas as pd
+
+    import rt_sfamnet
+    from rt_sfamnet.pipeline.writers import run_identity
+    from rt_sfamnet.report.results import Results
+    from ui.export import frame_rows
+
+    eng = window.opened.engine if window.opened is not None else window.engine
+    s = eng.settings
+    frames = pd.DataFrame(frame_rows(window.history, window.class_names))
+    events = pd.read_csv(events_csv, dtype={"subject": str, "video": str, "emotion": str},
+                         keep_default_na=False, na_values={"apex": [""]})
+    summary = {
+        "status": "exported from the app", "source": str(getattr(eng.source, "name", "")),
+        "fps": float(window.fps), "frames_in": int(eng.stats().frames_in),
+        "frame_skip": s.frame_skip, "k_sw": s.k_sw, "backend": s.backend,
+        "class_names": list(window.class_names),
+        "features": {"mode": s.features.mode, "input_scale": s.features.input_scale,
+                     "input_clip": s.input_clip},
+        "spotting": dc.asdict(s.spotting), "rt_sfamnet_version": rt_sfamnet.__version__,
+        **run_identity(eng),
+    }
+    return Results(frames, events, summary, Path(events_csv).parent)
+
+
+def export_report(window: Any, events_csv: str | Path) -> Any:
+    """Export's report: ``<stem>_report.html`` beside the exported events, built on the
+    session's worker thread (replaying the apexes takes seconds); returns the job's future.
+    The banner names the file when it is written."""
+    from rt_sfamnet.report.html import build_report
+
+    events_csv = Path(events_csv)
+    stem = events_csv.name.removesuffix("_events.csv")
+    out = events_csv.with_name(f"{stem}_report.html")
+    results = session_results(window, events_csv)
+    predictor = getattr(window.engine, "predictor", None)
+
+    def job() -> Path:
+        return build_report(results, out, predictor=predictor, event_pngs=False)
+
+    return window.session.submit(job)
+
+
+__all__ = ["KINDS", "AttentionController", "export_report", "face_and_stream_maps",
+           "session_results"]

@@ -537,6 +537,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Export failed: {describe_error(exc)}")
             return []
         self.banner.show_info("Exported " + ", ".join(str(f) for f in files))
+        self.attention.export_report(files[0])  # <stem>_report.html, on the worker thread
         return files
 
     # ================================================================== shutdown

@@ -177,6 +177,14 @@ def _metrics(summary: dict[str, Any]) -> list[dict[str, Any]] | None:
     return rows
 
 
+def _scores_stem(out: Path) -> Path:
+    """The score figures beside the report: ``scores.*`` for ``report.html``,
+    ``<name>_scores.*`` for ``<name>_report.html`` or ``<name>.html``."""
+    stem = out.stem
+    base = stem[: -len("report")].rstrip("_") if stem.endswith("report") else stem
+    return out.with_name(f"{base}_scores" if base else "scores")
+
+
 def _render(context: dict[str, Any]) -> str:
     import jinja2
 
@@ -186,12 +194,13 @@ def _render(context: dict[str, Any]) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def build_report(folder: str | Path, out: str | Path | None = None, predictor: Any = None,
-                 event_pngs: bool = True) -> Path:
+def build_report(folder: str | Path | Results, out: str | Path | None = None,
+                 predictor: Any = None, event_pngs: bool = True) -> Path:
     """Write the report of an analysis folder.
 
     Args:
-        folder: the analysis folder (``frames.csv``, ``events.csv``, ``summary.json``).
+        folder: the analysis folder (``frames.csv``, ``events.csv``, ``summary.json``), or
+            its :class:`~rt_sfamnet.report.results.Results` (the GUI's export builds one).
         out: the HTML file (default ``folder/report.html``).
         predictor: a :class:`~rt_sfamnet.predictor.Predictor` to reuse (None: the summary's
             weights are loaded).
@@ -203,8 +212,8 @@ def build_report(folder: str | Path, out: str | Path | None = None, predictor: A
     import rt_sfamnet
     from rt_sfamnet.fileio import atomic_text
 
-    folder = Path(folder)
-    res = load_results(folder)
+    res = folder if isinstance(folder, Results) else load_results(folder)
+    folder = res.folder
     out = Path(out) if out is not None else folder / "report.html"
     summary = res.summary
     evidence, truth, problem = _replay_all(res, predictor)
@@ -212,7 +221,7 @@ def build_report(folder: str | Path, out: str | Path | None = None, predictor: A
     fps = float(summary.get("fps") or 30.0)
     if event_pngs and evidence:
         write_event_pngs(folder, evidence, names, fps)
-    curves = plot_curves(res.frames, res.event_rows(), truth, summary, folder / "scores")
+    curves = plot_curves(res.frames, res.event_rows(), truth, summary, _scores_stem(out))
     context = {
         "title": f"rt-sfamnet report: {summary.get('source', folder.name)}",
         "summary": summary,

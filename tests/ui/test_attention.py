@@ -112,3 +112,28 @@ def test_review_pin_explains_only_the_sample_nearest_the_apex(window, overlay, q
     window.apply_update(make_update(20, results=make_results([16, 18])))
     qtbot.waitUntil(lambda: overlay.drawn >= 3 and overlay.worker.idle(), timeout=10_000)
     assert overlay.last[0].frame == 18
+
+
+def test_export_writes_the_report_with_the_live_overlay_on(window, weights_file, qtbot, tmp_path):
+    """The clip played with the overlay on (the face box gets attention), then Export: the
+    same self-contained report as `rt-sfamnet report`, beside the exported events."""
+    from tests.report.test_report import check_html
+    from tests.ui.helpers import CLIP, spotted
+
+    window.weights = weights_file
+    window.acts.act_attention.trigger()
+    window.open_source(str(CLIP))
+    qtbot.waitUntil(lambda: not window.opening, timeout=30_000)
+    qtbot.waitUntil(lambda: window.finished, timeout=60_000)
+    qtbot.waitUntil(lambda: window.attention.drawn >= 1, timeout=10_000)
+    assert window.panels.video.attention.isVisible()  # a real sample has its face box
+    window.apply_update(make_update(None, intervals=[spotted("micro", 10, 24, "positive")]))
+    files = window.export(tmp_path / "session.csv")
+    assert files and files[0].name == "session_events.csv"
+    path = window.attention.last_export.result(timeout=120)  # Export started it
+    assert path == tmp_path / "session_report.html"
+    chk = check_html(path)
+    assert len(chk.event_rows) >= 1 and all(len(imgs) == 3 for imgs in chk.event_rows)
+    assert (tmp_path / "session_scores.svg").is_file()
+    qtbot.waitUntil(lambda: "Report written" in window.banner.text(), timeout=10_000)
+    window.close()
