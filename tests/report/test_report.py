@@ -184,3 +184,17 @@ def test_attention_at_replays_the_apex_sample(analysis):
     assert names[ev.attention.emotion] == res.events.iloc[0]["emotion"]
     with pytest.raises(rt_sfamnet.RtSfamnetError, match="row of the events table"):
         rt_sfamnet.attention_at(analysis, 99)
+
+
+def test_screenshot_script_skips_cleanly_without_chromium(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("report_screenshot",
+                                                  REPO / "scripts" / "report_screenshot.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser on PATH
+    assert mod.find_browser() is None
+    assert mod.main([str(tmp_path), str(tmp_path / "shot.png")]) == 0
+    assert capsys.readouterr().out.startswith("skipped: no Chromium found")
+    assert not (tmp_path / "shot.png").exists()
