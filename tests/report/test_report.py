@@ -198,3 +198,23 @@ def test_screenshot_script_skips_cleanly_without_chromium(monkeypatch, capsys, t
     assert mod.main([str(tmp_path), str(tmp_path / "shot.png")]) == 0
     assert capsys.readouterr().out.startswith("skipped: no Chromium found")
     assert not (tmp_path / "shot.png").exists()
+
+
+def test_attention_pngs_one_per_event(analysis, tmp_path):
+    """What ``analyze --attention`` writes (without --report): one figure per event."""
+    from PIL import Image
+
+    from rt_sfamnet.report.html import write_attention
+
+    folder = tmp_path / "again"
+    shutil.copytree(analysis, folder, ignore=shutil.ignore_patterns("attention", "report.html"))
+    pngs, problem = write_attention(folder)
+    assert problem == ""
+    assert [p.name for p in pngs] == [f"event_{k:03d}.png" for k in range(len(_events(folder)))]
+    with Image.open(pngs[0]) as img:
+        assert img.format == "PNG" and img.width >= 800 and img.height > img.width
+    summary = json.loads((folder / "summary.json").read_text())
+    summary["source_path"] = "simulator (seed 0)"  # a run that cannot be replayed
+    (folder / "summary.json").write_text(json.dumps(summary))
+    pngs, problem = write_attention(folder)
+    assert pngs == [] and "is not a file" in problem
