@@ -310,18 +310,28 @@ class AttentionWorker:
     live overlay (the newest sample while the overlay is on) and ``benchmarks/pipeline.py
     --attention``.
 
+    The overlay must never slow the analysis down: computations start at most every
+    ``min_interval_s`` (an overlay needs a few updates a second, not one per sample), and
+    the thread runs at a lower scheduling priority (``nice`` + 10, Linux; elsewhere the
+    normal one), so under CPU contention the engine's threads go first.
+
     Args:
         probe: an :class:`AttentionProbe`.
         on_done: called on the worker thread with ``(key, AttentionMaps)`` after each
             computation (``key``: whatever the caller offered with the maps, e.g. the
             frame result).
+        min_interval_s: the least time between the starts of two computations (s).
     """
 
-    def __init__(self, probe: AttentionProbe, on_done: Any) -> None:
+    def __init__(self, probe: AttentionProbe, on_done: Any, min_interval_s: float = 0.2
+                 ) -> None:
         import threading
 
+        if not min_interval_s >= 0:
+            raise ValueError(f"min_interval_s must be >= 0, found {min_interval_s!r}")
         self.probe = probe
         self.on_done = on_done
+        self.min_interval_s = float(min_interval_s)
         self.computed = 0
         self.replaced = 0  # offers replaced by a newer one before they were computed
         self._cond = threading.Condition()
@@ -352,12 +362,25 @@ class AttentionWorker:
         self._thread.join(timeout)
 
     def _loop(self) -> None:
+        import os
+        import threading
+        import time
+
+        try:  # Linux: a thread's own nice value; the engine's threads go first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):  # pragma: no cover - other systems
+            pass
+        start = -float("inf")
         while True:
             with self._cond:
-                while self._pending is None and not self._closed:
-                    self._cond.wait()
+                while not self._closed and (
+                        self._pending is None
+                        or time.monotonic() < start + self.min_interval_s):
+                    wait = start + self.min_interval_s - time.monotonic()
+                    self._cond.wait(wait if self._pending is not None and wait > 0 else None)
                 if self._closed:
                     return
+                start = time.monotonic()
                 key, maps, emotion = self._pending
                 self._pending = None
                 self._busy = True

@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
             summaries.append(written)
             if not args.json:
                 print(human_summary(written, out))
-            if result.error is None and (args.attention or args.report):
+            if result.error is None and "signum" not in got and (args.attention or args.report):
                 _evidence(args, out)
             error = result.error
             if "signum" in got and error is None:
