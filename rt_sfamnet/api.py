@@ -17,7 +17,6 @@ command's for the same inputs. The tables are read back from the files the run w
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,12 +37,17 @@ class Analysis:
 
     Attributes:
         frames: one row per scheduled sample, the columns of ``frames.csv``
-            (:class:`~rt_sfamnet.pipeline.writers.FrameCsvWriter`); empty cells are NaN.
-        events: one row per spotted interval, the columns of ``events.csv`` (``subject,
-            video, onset, apex, offset, type, emotion, start_s, end_s, confidence``; frames
-            0-based, seconds from the start of the source).
+            (:data:`rt_sfamnet.pipeline.results.FRAME_COLUMNS`, with their dtypes: missing
+            numbers are NaN / <NA>, ``gap`` and ``argmax_class`` are ``""`` when empty,
+            ``face_found`` and ``depth_ok`` are bool).
+        events: one row per spotted interval, the columns of ``events.csv``
+            (:data:`rt_sfamnet.pipeline.results.EVENT_COLUMNS`: ``subject, video, onset, apex,
+            offset, type, emotion, start_s, end_s, confidence``; frames 0-based, seconds from
+            the start of the source).
         summary: the ``summary.json`` object (status, counts, rates, latencies, settings,
-            weights, and the MEGC metrics when the source has ground truth).
+            weights, what the network was fed and trained on: ``depth``, ``input`` (e.g.
+            ``"no depth: optical-flow model"``), ``training_data``, ``warnings``; and the
+            MEGC metrics when the source has ground truth).
         out: the folder holding the files, or None when they were temporary.
     """
 
@@ -58,28 +62,13 @@ class Analysis:
                 f"{ev.get('macro', 0)} macro-expressions, status {self.summary.get('status')!r})")
 
 
-def _spot_overrides(spot: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
-    """``{"k_micro": 2}`` or ``["k_micro=2"]`` (the CLI's ``--spot``) -> a mapping."""
-    if spot is None:
-        return {}
-    if isinstance(spot, Mapping):
-        return dict(spot)
-    from rt_sfamnet.config import parse_overrides
-
-    return parse_overrides(list(spot))
-
-
 def read_tables(out: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """``frames.csv``, ``events.csv`` and ``summary.json`` of an output folder."""
-    import pandas as pd
+    """``frames.csv``, ``events.csv`` and ``summary.json`` of an output folder, through the
+    results table (:meth:`~rt_sfamnet.pipeline.results.ResultsTable.from_dir`)."""
+    from rt_sfamnet.pipeline.results import ResultsTable
 
-    out = Path(out)
-    frames = pd.read_csv(out / "frames.csv")
-    events = pd.read_csv(out / "events.csv", dtype={"subject": str, "video": str,
-                                                    "emotion": str}, keep_default_na=False,
-                         na_values={"apex": [""]})
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    return frames, events, summary
+    table = ResultsTable.from_dir(out)
+    return table.frames_df(), table.events_df(), table.summary
 
 
 def analyze(source: str | Path | Source, weights: str | Path | None = None,
@@ -87,20 +76,40 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
             seconds: float | None = None, progress: bool = True, *,
             out: str | Path | None = None, gt: str | Path | None = None,
             emotions: int | None = None, frame_skip: int | None = None,
-            device: str = "auto", realtime: bool = False) -> Analysis:
+            device: str = "auto", realtime: bool = False, speed: float = 1.0,
+            flow_mode: str | None = None, release_spotting: bool = False,
+            protocol: str = "megc", gt_video: str | None = None,
+            record: str | Path | None = None,
+            camera: Mapping[str, Any] | Iterable[str] | None = None,
+            zero_depth_experiment: bool = False) -> Analysis:
     """Analyse ``source`` headless, as ``rt-sfamnet analyze`` does, and return the tables.
+
+    Every analysis option of the command is a keyword of the same name (``--no-progress``
+    is ``progress=False``); both build the run through
+    :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions`.
 
     Args:
         source: ``"camera"``, ``"sim"``, a ``.bag``/``.db3`` recording,
             a frame folder, or an unopened :class:`~rt_sfamnet.sources.base.Source`.
-        weights: a weights file; None: the bundled default weights.
+        weights: a weights file; None: the bundled weights for the source (the optical-flow
+            network for a source without depth, :func:`rt_sfamnet.weights.default_weights`).
         spot: spotting overrides over the weights' values, ``{"k_micro": 2}`` or
             ``["k_micro=2"]`` (as ``--spot``).
         seconds: stop after this many seconds of input (needed for a camera).
         progress: a progress bar, shown only on a terminal.
         out: also keep the files (``frames.csv``, ``events.csv/json``, ``summary.json``) here.
         gt: a ground-truth interval CSV overriding the source's own.
-        emotions, frame_skip, device, realtime: as the command's options.
+        gt_video: the video of a several-video ``gt`` (``VIDEO`` or ``SUBJECT/VIDEO``).
+        protocol: ``"megc"`` or ``"sfamnet"`` (evaluation with ground truth).
+        release_spotting: start from the release's spotting values, not the weights'.
+        flow_mode: ``"hybrid"``, ``"scene"`` or ``"optical"`` (None: the weights' mode).
+        record: also record the source's frames to this ``.db3`` file
+            (``summary["recording"]`` says how many).
+        camera: camera controls for a ``"camera"`` source, ``["exposure=8000"]`` or
+            ``{"exposure": 8000}`` (as ``--camera``).
+        emotions, frame_skip, device, realtime, speed: as the command's options.
+        zero_depth_experiment: allow depth-trained weights on a source without depth (w = 0),
+            labelled in the summary (``--zero-depth-experiment``).
 
     Returns:
         An :class:`Analysis` (``.frames``, ``.events``, ``.summary``).
@@ -109,27 +118,21 @@ def analyze(source: str | Path | Source, weights: str | Path | None = None,
         RtSfamnetError: bad input (unknown source, bad weights, bad ``spot`` key...), or the
         source failed during the run (the files written so far stay in ``out``).
     """
-    from rt_sfamnet.intervals import read_intervals
-    from rt_sfamnet.pipeline import Engine, EngineConfig
-    from rt_sfamnet.pipeline.runner import RunOptions, run_headless
-    from rt_sfamnet.sources import make_source
+    from rt_sfamnet.pipeline.analysis import AnalysisOptions, run_analysis
+    from rt_sfamnet.pipeline.results import ResultsTable
 
-    config = EngineConfig(  # the command's engine_config with its defaults
-        frame_skip=frame_skip, realtime=bool(realtime), speed=1.0,
-        weights=None if weights is None else str(weights), emotions=emotions, device=device,
-        keep_maps=False, spotting=_spot_overrides(spot), weights_spotting=True)
-    if isinstance(source, (str, Path)):
-        video = Path(str(source)).stem or "stream"
-        src = make_source(source)
-    else:
-        video, src = None, source
+    options = AnalysisOptions(
+        weights=None if weights is None else str(weights), emotions=emotions,
+        flow_mode=flow_mode, frame_skip=frame_skip, spot=spot,
+        release_spotting=release_spotting, device=device, realtime=bool(realtime),
+        speed=speed, seconds=seconds, gt=None if gt is None else str(gt), gt_video=gt_video,
+        protocol=protocol, record=None if record is None else str(record), camera=camera,
+        progress=progress, zero_depth_experiment=bool(zero_depth_experiment))
     with tempfile.TemporaryDirectory(prefix="rt-sfamnet-") as tmp:
         folder = Path(out) if out is not None else Path(tmp)
-        opts = RunOptions(out=folder, seconds=seconds, progress=progress,
-                          weights=None if weights is None else str(weights),
-                          gt=read_intervals(gt) if gt else None, video=video)
-        result = run_headless(Engine(src, config), opts)
+        result, written = run_analysis(source, folder, options)
         if result.error is not None:
             raise result.error
-        frames, events, summary = read_tables(folder)
-    return Analysis(frames, events, summary, None if out is None else Path(out))
+        table = ResultsTable.from_dir(folder)
+        frames, events = table.frames_df(), table.events_df()
+    return Analysis(frames, events, written, None if out is None else Path(out))

@@ -47,6 +47,8 @@ from rt_sfamnet.frames import RGBDFrame
 
 __all__ = [
     "Crop",
+    "DEPTH_MODES",
+    "FLOW_MODES",
     "FeatureConfig",
     "area_matrix",
     "clean_scene_w",
@@ -55,12 +57,30 @@ __all__ = [
     "optical_strain",
     "pair_maps",
     "pair_maps_batch",
+    "register_crop",
     "remove_nose_motion",
+    "similarity_fit",
     "resize_area",
     "w_valid_mask",
 ]
 
-MODES = ("optical", "scene", "hybrid")
+FLOW_MODES = ("hybrid", "scene", "optical")
+"""The feature (flow) modes, the default first: ``hybrid`` (O_u, O_v, S_w), ``scene`` (S_u,
+S_v, S_w), ``optical`` (O_u, O_v, O_strain). The one list: weights metadata, the command
+line and the app's menu read it."""
+
+DEPTH_MODES = ("scene", "hybrid")
+"""The modes whose maps use depth (a window without depth is a ``missing_depth`` gap)."""
+REGISTRATIONS = ("none", "landmarks")
+#: registration warps only when the stable landmarks moved by more than this (RMS, crop
+#: pixels): below it, MediaPipe's landmark jitter (~0.5 px) would add more motion than the
+#: warp removes, and the nose patch's mean removal handles small shifts.
+REGISTER_MIN_PX = 1.0
+#: MediaPipe face-mesh points that expressions, blinks and speech barely move: forehead (10,
+#: 151, 9, 8), nose bridge and tip (168, 6, 197, 195, 5, 4, 1), the eyes' corners (33, 133,
+#: 362, 263) and the face's sides at eye level (234, 454, 127, 356).
+STABLE_LANDMARKS = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263, 234, 454, 127,
+                    356)
 
 
 @dataclass
@@ -88,6 +108,10 @@ class FeatureConfig:
             depth of the nose patch (millimetres; ``None``: off). Default 100 mm.
         Depth-missing pixels (0 in either crop) are always zeroed unless all three are
         ``None`` (the raw scene flow of earlier versions).
+        registration: head-motion compensation before the flow: ``"none"`` (the release:
+            only the nose patch's mean flow is removed afterwards) or ``"landmarks"`` (the
+            second crop is warped onto the first by the similarity transform that best maps
+            its stable face landmarks onto the first frame's, :func:`register_crop`).
     """
 
     mode: Literal["optical", "scene", "hybrid"] = "hybrid"
@@ -104,20 +128,24 @@ class FeatureConfig:
     w_max_mm: float | None = 20.0
     w_edge_mm: float | None = 30.0
     w_face_mm: float | None = 100.0
+    registration: Literal["none", "landmarks"] = "none"
 
     def __post_init__(self) -> None:
         for name in ("w_max_mm", "w_edge_mm", "w_face_mm"):
             val = getattr(self, name)
             if val is not None and not float(val) > 0:
                 raise ValueError(f"{name} must be > 0 millimetres or None, found {val!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {list(MODES)}, found {self.mode!r}")
+        if self.mode not in FLOW_MODES:
+            raise ValueError(f"mode must be one of {list(FLOW_MODES)}, found {self.mode!r}")
         if self.crop_size < 16:
             raise ValueError(f"crop_size must be >= 16, found {self.crop_size}")
         if not 1 <= self.map_size <= self.crop_size:
             raise ValueError(f"map_size must be in [1, crop_size], found {self.map_size}")
         if not 1 <= self.nose_patch <= self.crop_size:
             raise ValueError(f"nose_patch must be in [1, crop_size], found {self.nose_patch}")
+        if self.registration not in REGISTRATIONS:
+            raise ValueError(f"registration must be one of {list(REGISTRATIONS)}, found "
+                             f"{self.registration!r}")
         if self.depth_resize not in ("median", "nearest"):
             raise ValueError(f"depth_resize must be 'median' or 'nearest', found "
                              f"{self.depth_resize!r}")
@@ -233,6 +261,83 @@ def crop_frame(frame: RGBDFrame, obs: FaceObservation, size: int = 128,
     return Crop(grey=grey, color=col, depth=dep, fx=intr.fx * s, fy=intr.fy * s,
                 cx=(intr.ppx - box.x0 + 0.5) * s - 0.5, cy=(intr.ppy - box.y0 + 0.5) * s - 0.5,
                 nose_xy=(float(nose[0]), float(nose[1])), box=box)
+
+
+def _fsum_col(a: np.ndarray) -> float:
+    """Sum of a 1-D float64 array in a fixed order (correctly rounded: no SIMD or BLAS
+    dependence)."""
+    import math  # noqa: PLC0415
+
+    return math.fsum(a.tolist())
+
+
+def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2×3 similarity (rotation, uniform scale, translation) that maps ``src`` onto
+    ``dst`` in the least-squares sense.
+
+    Args:
+        src, dst: N×2 points (N >= 2), any float dtype, the same units (pixels).
+    Returns:
+        2×3 float64 ``[[a, -b, tx], [b, a, ty]]`` with ``dst ≈ M[:, :2] @ src + M[:, 2]``.
+        Closed form (no SVD, no BLAS): every sum is correctly rounded, so the result is the
+        same on every CPU.
+    """
+    p = np.asarray(src, np.float64)
+    q = np.asarray(dst, np.float64)
+    if p.ndim != 2 or p.shape[1] != 2 or p.shape != q.shape or p.shape[0] < 2:
+        raise ValueError(f"similarity_fit expects two N×2 point sets (N >= 2), found "
+                         f"{p.shape} and {q.shape}")
+    n = p.shape[0]
+    mp = np.array([_fsum_col(p[:, 0]), _fsum_col(p[:, 1])]) / n
+    mq = np.array([_fsum_col(q[:, 0]), _fsum_col(q[:, 1])]) / n
+    pc, qc = p - mp, q - mq
+    den = _fsum_col(pc[:, 0] * pc[:, 0]) + _fsum_col(pc[:, 1] * pc[:, 1])
+    if not den > 0:
+        return np.array([[1.0, 0.0, mq[0] - mp[0]], [0.0, 1.0, mq[1] - mp[1]]])
+    a = (_fsum_col(pc[:, 0] * qc[:, 0]) + _fsum_col(pc[:, 1] * qc[:, 1])) / den
+    b = (_fsum_col(pc[:, 0] * qc[:, 1]) - _fsum_col(pc[:, 1] * qc[:, 0])) / den
+    tx = mq[0] - (a * mp[0] - b * mp[1])
+    ty = mq[1] - (b * mp[0] + a * mp[1])
+    return np.array([[a, -b, tx], [b, a, ty]])
+
+
+def register_crop(crop: Crop, start_landmarks: np.ndarray, end_landmarks: np.ndarray,
+                  box: CropBox) -> Crop:
+    """The end frame's crop warped onto the start frame's face (head-motion compensation).
+
+    Both crops are cut with the start frame's ``box``; the head may have turned, moved or
+    leant in between. The similarity transform that maps the end frame's
+    :data:`STABLE_LANDMARKS` onto the start frame's (both in crop pixels) is applied to the
+    end crop: colour and grey bilinear, depth nearest (millimetres stay true), borders
+    replicated. What is left is the motion of the face's skin relative to its rigid parts.
+    When the landmarks moved less than :data:`REGISTER_MIN_PX` (RMS) the crop is returned
+    as it is.
+
+    Args:
+        crop: the end frame's :class:`Crop` (S×S). start_landmarks, end_landmarks: 468×≥2
+            frame pixels. box: the start frame's crop box.
+    Returns:
+        A new :class:`Crop` with the same intrinsics and nose position.
+    """
+    import math  # noqa: PLC0415
+
+    import cv2  # noqa: PLC0415
+
+    idx = list(STABLE_LANDMARKS)
+    s = crop.size
+    a = to_crop_coords(np.asarray(start_landmarks)[idx, :2], box, s)
+    b = to_crop_coords(np.asarray(end_landmarks)[idx, :2], box, s)
+    m = similarity_fit(b, a).astype(np.float64)
+    moved = b @ m[:, :2].T + m[:, 2] - b
+    if math.sqrt(math.fsum((moved * moved).ravel().tolist()) / len(idx)) < REGISTER_MIN_PX:
+        return crop  # a still head: landmark jitter would add more motion than it removes
+    flags = cv2.INTER_LINEAR
+    col = cv2.warpAffine(crop.color, m, (s, s), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    grey = cv2.warpAffine(crop.grey, m, (s, s), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    dep = cv2.warpAffine(crop.depth, m, (s, s), flags=cv2.INTER_NEAREST,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return Crop(grey=grey, color=col, depth=dep, fx=crop.fx, fy=crop.fy, cx=crop.cx,
+                cy=crop.cy, nose_xy=crop.nose_xy, box=crop.box)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -492,7 +597,7 @@ def _flows_single(c0: Crop, c1: Crop, config: FeatureConfig, backend: Any):
     if config.mode in ("optical", "hybrid"):
         oflow = tvl1(put(c0.grey), put(c1.grey), backend=backend, preset=config.tvl1_preset,
                      **config.tvl1_params)
-    if config.mode in ("scene", "hybrid"):
+    if config.mode in DEPTH_MODES:
         sflow = rgbd_flow(put(c0.color), put(c0.depth), put(c1.color), put(c1.depth), c0.fx,
                           c0.fy, c0.cx, c0.cy, backend=backend, preset=config.rgbd_preset,
                           **config.rgbd_params)
@@ -552,7 +657,7 @@ def pair_maps_batch(c0s: Sequence[Crop], c1s: Sequence[Crop],
             g1 = _stack(be, [c.grey for c in c1s])
             oflow = tvl1_batch(g0, g1, backend=be, preset=config.tvl1_preset,
                                **config.tvl1_params)
-        if config.mode in ("scene", "hybrid"):
+        if config.mode in DEPTH_MODES:
             col0 = _stack(be, [c.color for c in c0s])
             col1 = _stack(be, [c.color for c in c1s])
             d0 = _stack(be, [c.depth for c in c0s])

@@ -114,11 +114,9 @@ def f1_counts(counts) -> float:
 
 
 def _config(values: Mapping[str, Any], frame_skip: int, fps: float):
-    from rt_sfamnet.config import config_from_mapping
-    from rt_sfamnet.spotting import SpottingConfig
+    from rt_sfamnet.spotting import spotting_config
 
-    return config_from_mapping(SpottingConfig, {"fps": float(fps), **values, "frame_skip": frame_skip},
-                               "spotting")
+    return spotting_config(values, frame_skip, fps)
 
 
 class _Evaluator:

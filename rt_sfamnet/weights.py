@@ -29,12 +29,19 @@ from typing import Any
 import torch
 
 from rt_sfamnet.errors import WeightsError
+from rt_sfamnet.features import FLOW_MODES
 from rt_sfamnet.model import SFAMNet
 from rt_sfamnet.resources import data_dir
 
 METADATA_KEY = "rt_sfamnet"
 FORMAT_VERSION = 1
-FLOW_MODES = ("hybrid", "scene", "optical")
+TRAINING_DATA = ("synthetic", "casme3", "own-recordings")
+"""Values of ``provenance["training_data"]``: the simulator's faces, CAS(ME)^3 (real RGB-D
+faces, e.g. the official checkpoints) or the user's own reviewed recordings. A mix is a list."""
+
+DATASET_TRAINING_DATA = {"synthetic": "synthetic", "synthetic-maps": "synthetic",
+                         "casme3": "casme3", "recordings": "own-recordings"}
+"""A feature cache's dataset kind (``extract --dataset``) -> its ``training_data`` value."""
 
 WEIGHTS_DIR = data_dir("weights")
 """The default weights' folder: the wheel's package data, else the checkout's ``weights/``
@@ -62,7 +69,11 @@ class WeightsMeta:
             (``FeatureConfig.input_scale``); the network itself never rescales.
         frame_skip: the score sampling step in frames the network was trained with.
         units: human-readable units of the three maps (before ``input_scale``).
-        provenance: free-form facts (source file, training run, dataset, licence, date).
+        provenance: free-form facts (source file, training run, dataset, licence, date);
+            one machine-readable key is checked: ``training_data``, one of
+            :data:`TRAINING_DATA` or a list of them (a mix); absent in older files.
+        registration: the head-motion compensation the maps were made with
+            (``FeatureConfig.registration``: ``"none"`` or ``"landmarks"``).
     """
 
     emotions: int
@@ -71,6 +82,7 @@ class WeightsMeta:
     frame_skip: int = 2
     units: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    registration: str = "none"
 
     def __post_init__(self) -> None:
         if self.emotions not in (4, 7):
@@ -79,8 +91,26 @@ class WeightsMeta:
             raise WeightsError(
                 f"weights metadata: flow_mode must be one of {FLOW_MODES}, found {self.flow_mode!r}"
             )
+        if self.registration not in ("none", "landmarks"):
+            raise WeightsError(f"weights metadata: registration must be 'none' or 'landmarks', "
+                               f"found {self.registration!r}")
         if not self.units:
             self.units = DEFAULT_UNITS[self.flow_mode]
+        if self.provenance is None:
+            self.provenance = {}
+        if not isinstance(self.provenance, dict):
+            raise WeightsError(f"weights metadata: provenance must be a JSON object, found "
+                               f"{type(self.provenance).__name__}")
+        if "training_data" in self.provenance:
+            check_training_data(self.provenance["training_data"])
+
+    @property
+    def training_data(self) -> tuple[str, ...]:
+        """What the network was trained on (:data:`TRAINING_DATA` values); ``()``: not recorded."""
+        value = self.provenance.get("training_data")
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
 
     def to_json(self) -> str:
         d = dataclasses.asdict(self)
@@ -106,6 +136,69 @@ class WeightsMeta:
             return cls(**d)
         except TypeError as exc:
             raise WeightsError(f"{where}: bad metadata ({exc})") from None
+        except WeightsError as exc:  # name the file instead of "weights metadata"
+            msg = str(exc).removeprefix("weights metadata: ")
+            raise WeightsError(f"{where}: {msg}") from None
+
+
+def check_training_data(value: Any, where: str = "weights metadata") -> str | list[str]:
+    """``value`` if it is a valid ``provenance["training_data"]``, else a WeightsError."""
+    items = [value] if isinstance(value, str) else value
+    if (isinstance(items, list) and items and all(isinstance(v, str) for v in items)
+            and all(v in TRAINING_DATA for v in items) and len(set(items)) == len(items)):
+        return value
+    raise WeightsError(
+        f"{where}: provenance 'training_data' must be one of {list(TRAINING_DATA)} or a list "
+        f"of distinct ones (a mix), found {value!r}")
+
+
+def merge_training_data(*values: str | list[str] | tuple[str, ...] | None) -> str | list[str] | None:
+    """One ``training_data`` value for data that were combined (fine-tuning, mixed caches):
+    the single kind, a sorted list for a mix, or None when none is known."""
+    kinds: set[str] = set()
+    for v in values:
+        if v:
+            kinds.update([v] if isinstance(v, str) else v)
+    if not kinds:
+        return None
+    ordered = [k for k in TRAINING_DATA if k in kinds]
+    return ordered[0] if len(ordered) == 1 else ordered
+
+
+def optical_weights_path(emotions: int = 4) -> Path:
+    """``weights/sfamnet-<emotions>emo-optical.safetensors``: the optical-flow (RGB-only)
+    network, the automatic choice for sources without depth."""
+    if emotions not in (4, 7):
+        raise WeightsError(f"emotions must be 4 or 7, found {emotions!r}")
+    return WEIGHTS_DIR / f"sfamnet-{emotions}emo-optical.safetensors"
+
+
+def default_weights(emotions: int = 4, has_depth: bool = True, flow_mode: str | None = None
+                    ) -> Path:
+    """The bundled weights for a source, when the user names none (the one automatic choice).
+
+    An RGB-D source gets :func:`default_weights_path` (a hybrid-flow network); a source
+    without depth (``has_depth=False``), or ``flow_mode="optical"`` asked for, gets the
+    optical-flow network (:func:`optical_weights_path`). Depth-trained weights are never
+    chosen for a source without depth (their w stream would be fed zeros).
+
+    Raises:
+        WeightsError: the chosen file is missing (one line saying how to get it).
+    """
+    if flow_mode is not None and flow_mode not in FLOW_MODES:
+        raise WeightsError(f"flow mode must be one of {FLOW_MODES}, found {flow_mode!r}")
+    if flow_mode == "optical" or (flow_mode is None and not has_depth):
+        path = optical_weights_path(emotions)
+        if not path.is_file():
+            why = ("the source has no depth" if not has_depth
+                   else "flow mode 'optical' was asked for")
+            raise WeightsError(
+                f"{why}, so the optical-flow weights {path} are needed, but they are missing: "
+                f"train them (`rt-sfamnet extract --flow optical ...`, then `rt-sfamnet train "
+                f"--emotions {emotions} ... --final`) and pass --weights FILE; a depth-trained "
+                f"network is never fed zero depth silently")
+        return path
+    return default_weights_path(emotions, must_exist=True)
 
 
 def default_weights_path(emotions: int = 4, must_exist: bool = False) -> Path:
@@ -266,6 +359,7 @@ def official_meta(path: str | Path, emotions: int) -> WeightsMeta:
             "Universiti Malaya",
             "file": p.name,
             "fold": p.stem,
+            "training_data": "casme3",
         },
     )
 
@@ -355,5 +449,6 @@ def import_official(
     meta = official_meta(pkl, emotions)
     if provenance:
         meta.provenance.update(provenance)
+        check_training_data(meta.provenance["training_data"])
     save_weights(model, out, meta)
     return meta

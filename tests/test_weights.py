@@ -146,3 +146,89 @@ def test_default_weights_path(tmp_path, monkeypatch):
         Predictor.from_file(None, emotions=7)
     with pytest.raises(WeightsError, match="does not exist"):
         load_weights(tmp_path / "nope.safetensors")
+
+
+# ---------------------------------------------------------------- training data (issue 21 §5)
+
+def _with_provenance(tmp_path, provenance: dict):
+    """Weights whose embedded metadata holds ``provenance`` as written by someone else
+    (WeightsMeta would refuse to write a bad value)."""
+    import json
+
+    from safetensors.torch import save_file
+
+    p = tmp_path / "other.safetensors"
+    meta = {"emotions": 4, "flow_mode": "optical", "provenance": provenance}
+    save_file({k: v.contiguous() for k, v in SFAMNet(4).state_dict().items()}, str(p),
+              metadata={"rt_sfamnet": json.dumps(meta)})
+    return p
+
+
+@pytest.mark.parametrize("value, kinds", [
+    ("synthetic", ("synthetic",)), ("casme3", ("casme3",)),
+    ("own-recordings", ("own-recordings",)), (["synthetic", "casme3"], ("synthetic", "casme3")),
+])
+def test_training_data_is_machine_readable(tmp_path, value, kinds):
+    p = _with_provenance(tmp_path, {"training_data": value})
+    assert read_meta(p).training_data == kinds
+    assert load_weights(p)[1].training_data == kinds
+    assert read_meta(_with_provenance(tmp_path, {"note": "older file"})).training_data == ()
+
+
+@pytest.mark.parametrize("bad", ["real people", ["synthetic", "synthetic"], [], 3,
+                                 ["casme3", "webcam"]])
+def test_unknown_training_data_is_a_clear_error(tmp_path, bad):
+    p = _with_provenance(tmp_path, {"training_data": bad})
+    with pytest.raises(WeightsError) as err:
+        load_weights(p)
+    msg = str(err.value)
+    assert str(p) in msg and "training_data" in msg and "'own-recordings'" in msg
+    assert repr(bad) in msg and "\n" not in msg
+    with pytest.raises(WeightsError, match="training_data"):
+        WeightsMeta(emotions=4, provenance={"training_data": bad})
+
+
+def test_merge_training_data():
+    from rt_sfamnet.weights import merge_training_data
+
+    assert merge_training_data("synthetic", None) == "synthetic"
+    assert merge_training_data("casme3", ["synthetic"], "casme3") == ["synthetic", "casme3"]
+    assert merge_training_data(None, ()) is None
+
+
+def test_official_checkpoints_are_casme3():
+    from rt_sfamnet.weights import official_meta
+
+    assert official_meta("x/subject_3.pkl", 4).training_data == ("casme3",)
+
+
+@pytest.mark.parametrize("emotions", [4, 7])
+def test_shipped_weights_say_synthetic_in_both_places(emotions):
+    """The embedded metadata and the provenance JSON beside it agree, and the JSON's hash
+    is the file's (the header was rewritten with the same tensors)."""
+    import hashlib
+    import json
+
+    w = default_weights_path(emotions)
+    side = json.loads(w.with_suffix(".json").read_text())
+    assert side["training_data"] == "synthetic" == read_meta(w).provenance["training_data"]
+    assert side["sha256"] == hashlib.sha256(w.read_bytes()).hexdigest()
+
+
+def test_default_weights_follow_the_source_depth(tmp_path, monkeypatch):
+    import rt_sfamnet.weights as w
+    from tests.weights_helpers import weights_dir
+
+    folder = weights_dir(tmp_path / "w", optical=False)
+    monkeypatch.setattr(w, "WEIGHTS_DIR", folder)
+    assert w.default_weights(4, has_depth=True) == folder / "sfamnet-4emo.safetensors"
+    for kwargs in ({"has_depth": False}, {"has_depth": True, "flow_mode": "optical"}):
+        with pytest.raises(WeightsError, match="optical-flow weights .*missing"):
+            w.default_weights(4, **kwargs)
+    weights_dir(folder)  # now with the optical weights
+    optical = folder / "sfamnet-4emo-optical.safetensors"
+    assert w.default_weights(4, has_depth=False) == optical
+    assert w.default_weights(4, has_depth=True, flow_mode="optical") == optical
+    assert read_meta(optical).flow_mode == "optical"
+    with pytest.raises(WeightsError, match="sfamnet-7emo-optical"):
+        w.default_weights(7, has_depth=False)

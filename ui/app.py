@@ -42,6 +42,7 @@ def run_app(
     quit_after: float | None = None,
     settings_path: str | None = None,
     size: tuple[int, int] | None = None,
+    zero_depth_experiment: bool = False,
 ) -> int:
     """Start the app on ``source`` (None: camera, else the demo recording, else the
     simulator) and run Qt's event loop; returns the exit status. ``spotting``: values of
@@ -49,12 +50,14 @@ def run_app(
     ones the weights were evaluated with (unless ``weights_spotting`` is False).
 
     With ``screenshot`` the window is saved there after ``quit_after`` seconds (default 10)
-    and the app quits.
+    and the app quits. ``zero_depth_experiment``: allow depth-trained weights on a source
+    without depth (w = 0; labelled in the status bar and the banner).
     """
     from rt_sfamnet.pipeline import EngineConfig
 
     app = _ensure_app()
-    config = EngineConfig(emotions=emotions, device=device)
+    config = EngineConfig(emotions=emotions, device=device,
+                          zero_depth_experiment=zero_depth_experiment)
     window = MainWindow(AppSettings(settings_path), engine_config=config, weights=weights,
                         flow_mode=flow_mode, spotting=spotting,
                         weights_spotting=weights_spotting)

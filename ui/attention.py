@@ -178,22 +178,20 @@ class AttentionController(QObject):
 
 def session_results(window: Any, events_csv: Path) -> Any:
     """The report's :class:`~rt_sfamnet.report.results.Results` of what the window has
-    shown: the per-frame scores of its history, the exported events file and a summary of
-    the engine's settings (the fields of ``summary.json`` a report reads)."""
+    shown: its results table (:func:`ui.export.session_table`, what Export writes) and a
+    summary of the engine's settings (the fields of ``summary.json`` a report reads)."""
     import dataclasses as dc
 
-    import pandas as pd
-
     import rt_sfamnet
-    from rt_sfamnet.pipeline.writers import run_identity
-    from rt_sfamnet.report.results import Results
-    from ui.export import frame_rows
+    from rt_sfamnet.pipeline.writers import run_identity, source_label
+    from rt_sfamnet.report.results import from_table
+    from ui.export import session_table
 
     eng = window.opened.engine if window.opened is not None else window.engine
     s = eng.settings
-    frames = pd.DataFrame(frame_rows(window.history, window.class_names))
-    events = pd.read_csv(events_csv, dtype={"subject": str, "video": str, "emotion": str},
-                         keep_default_na=False, na_values={"apex": [""]})
+    table = session_table(window.history, window.events.sorted(), window.class_names,
+                          window.fps, window.spec or "session", eng.ground_truth,
+                          source_label(eng.source))
     summary = {
         "status": "exported from the app", "source": str(getattr(eng.source, "name", "")),
         "fps": float(window.fps), "frames_in": int(eng.stats().frames_in),
@@ -204,7 +202,7 @@ def session_results(window: Any, events_csv: Path) -> Any:
         "spotting": dc.asdict(s.spotting), "rt_sfamnet_version": rt_sfamnet.__version__,
         **run_identity(eng),
     }
-    return Results(frames, events, summary, Path(events_csv).parent)
+    return from_table(table, summary, Path(events_csv).parent)
 
 
 def export_report(window: Any, events_csv: str | Path) -> Any:

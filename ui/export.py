@@ -1,64 +1,37 @@
 """Export what the app has seen: spotted events and per-frame scores (CSV or JSON).
 
-The files have the same format as ``rt-sfamnet analyze`` writes (the pipeline's writers are
-reused): ``<stem>_events.csv`` + ``<stem>_events.json`` (type, emotion and confidence of every
-interval, MaE included; the events CSV is an interval file that ``rt-sfamnet evaluate --pred``
-reads) and ``<stem>_frames.csv`` or
-``<stem>_frames.json`` (one row / object per analysed frame: frame, timestamp, face_found,
-score, micro_smoothed, macro_smoothed, prob_<class>..., label, latency_ms).
+The files have the columns ``rt-sfamnet analyze`` writes, from the one results table
+(:mod:`rt_sfamnet.pipeline.results`): ``<stem>_events.csv`` + ``<stem>_events.json`` (type,
+emotion and confidence of every interval, MaE included; the events CSV is an interval file
+that ``rt-sfamnet evaluate --pred`` reads) and ``<stem>_frames.csv`` or ``<stem>_frames.json``
+(one row / object per analysed frame: ``frame, timestamp, input, face_found, face_x0,
+face_y0, face_size, depth_ok, gap, score, micro_smoothed, macro_smoothed, prob_<class>...,
+argmax_class, latency_ms``; the JSON file also holds ``fps``, ``class_names`` and the gap
+runs ``gaps``).
 """
 
 from __future__ import annotations
 
-import math
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rt_sfamnet.errors import ConfigError
+from rt_sfamnet.pipeline.results import ResultsTable, csv_cells, subject_video
 from ui.history import ScoreHistory
 
 
-def _subject_video(spec: str, truth: Sequence[Any] | None) -> tuple[str, str]:
-    """Subject and video names for the events file (the ground truth's, so that
-    ``rt-sfamnet evaluate`` matches them)."""
-    if truth:
-        return str(truth[0].subject), str(truth[0].video)
-    if spec == "camera":
-        return "live", "camera"
-    if spec == "sim" or spec.startswith("sim:"):
-        return "sim", spec.replace(":", "_") or "sim"
-    return "recording", Path(spec).stem or "video"
-
-
-def _finite(v: Any) -> float | None:
-    if v is None:
-        return None
-    f = float(v)
-    return f if math.isfinite(f) else None
-
-
-def frame_rows(history: ScoreHistory, class_names: Sequence[str]) -> list[dict[str, Any]]:
-    """One dict per analysed frame (JSON-ready)."""
-    micro = dict(history.smoothed("micro"))
-    macro = dict(history.smoothed("macro"))
-    rows = []
-    for r in history.results():
-        probs = None if r.probs is None else [float(p) for p in r.probs]
-        row: dict[str, Any] = {
-            "frame": int(r.frame),
-            "timestamp": float(r.timestamp),
-            "face_found": bool(r.face_found),
-            "score": _finite(r.score),
-            "micro_smoothed": micro.get(int(r.frame)),
-            "macro_smoothed": macro.get(int(r.frame)),
-        }
-        for i, c in enumerate(class_names):
-            row[f"prob_{c}"] = None if probs is None else probs[i]
-        row["argmax_class"] = r.label or ""  # the window's most probable class
-        row["latency_ms"] = _finite(r.latency_ms)
-        rows.append(row)
-    return rows
+def session_table(history: ScoreHistory, events: Sequence[Any], class_names: Sequence[str],
+                  fps: float, spec: str, truth: Sequence[Any] | None = None,
+                  source: str = "") -> ResultsTable:
+    """The app's per-frame scores and events as a :class:`ResultsTable` (subject and video
+    named by :func:`~rt_sfamnet.pipeline.results.subject_video`, as the command names them)."""
+    subject, video = subject_video(spec, truth)
+    return ResultsTable.from_history(
+        history.results(), {"micro": history.smoothed("micro"),
+                            "macro": history.smoothed("macro")},
+        events, class_names, fps, subject, video, source)
 
 
 def export_session(
@@ -70,6 +43,7 @@ def export_session(
     fps: float,
     spec: str,
     truth: Sequence[Any] | None = None,
+    source: str = "",
 ) -> list[Path]:
     """Write ``<stem>_events.csv``, ``<stem>_events.json`` and ``<stem>_frames.<fmt>`` in the
     folder of ``path``; returns the written files.
@@ -81,10 +55,11 @@ def export_session(
         events: SpottedInterval-like objects (frames of the stream).
         class_names: probability order.
         fps: frames per second (for ``start_s`` / ``end_s``).
-        spec: the source spec (names subject and video without ground truth).
+        spec: the source spec (names the video without ground truth).
         truth: the source's ground truth (its subject/video name the events).
+        source: the ``input`` column (a recording's full path, else the source's name).
     """
-    from rt_sfamnet.pipeline.writers import EventWriter, FrameCsvWriter, write_json_atomic
+    from rt_sfamnet.pipeline.writers import EventWriter, write_json_atomic
 
     if fmt not in ("csv", "json"):
         raise ConfigError(f"export format must be 'csv' or 'json', found {fmt!r}")
@@ -95,7 +70,8 @@ def export_session(
     for suffix in ("_events", "_frames"):
         if stem.endswith(suffix):
             stem = stem[: -len(suffix)]
-    subject, video = _subject_video(spec, truth)
+    table = session_table(history, events, class_names, fps, spec, truth, source)
+    subject, video = subject_video(spec, truth)
     ev_csv = p.with_name(f"{stem}_events.csv")
     ev_json = p.with_name(f"{stem}_events.json")
     writer = EventWriter(ev_csv, ev_json, subject, video, fps)
@@ -105,14 +81,12 @@ def export_session(
         writer.close()
     frames_path = p.with_name(f"{stem}_frames.{fmt}")
     if fmt == "csv":
-        fw = FrameCsvWriter(frames_path, class_names)
-        try:
-            fw.add_results(history.results())
-            fw.add_curves({"micro": history.smoothed("micro"),
-                           "macro": history.smoothed("macro")})
-        finally:
-            fw.close()
+        cols = table.frame_columns
+        with frames_path.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow([c.name for c in cols])
+            out.writerows(csv_cells(cols, r) for r in table.frames)
     else:
         write_json_atomic(frames_path, {"fps": fps, "class_names": list(class_names),
-                                        "frames": frame_rows(history, class_names)})
+                                        "gaps": table.gaps, "frames": table.frames_json()})
     return [ev_csv, ev_json, frames_path]

@@ -3,12 +3,13 @@
 Layout (all panels resizable with splitters)::
 
     ┌ message banner (errors, notices; non-modal) ───────────────────────────────────────────────┐
+    ├ weights banner (synthetic-trained weights on a real face; stays while the source is open) ┤
     │ colour view (face box, landmarks)  │ depth view (colourised) │ probabilities (bars)      │
     │                                    │ input maps u · v · w    ├───────────────────────────│
     ├ playback: ▶ ───●────── time · speed ─────────────────────────┤ event list (click = seek) │
     │ score plot: raw · ME-smoothed · MaE-smoothed · thresholds ·   │                           │
     │ spotted regions (colour = emotion) · ground-truth band        │                           │
-    └ status: source · backend · input fps · analysed/s · latency · drops · weights ────────────┘
+    └ status: source · backend · input fps · analysed/s · latency · drops · weights · model ────┘
 
 Nothing here connects a signal to the window's behaviour: :class:`ui.app.MainWindow` does.
 The toolbar, menus and actions are built by :mod:`ui.menus`.
@@ -42,6 +43,8 @@ class Panels:
     event_list: EventList
     playback: PlaybackBar
     banner: MessageBanner
+    #: what the weights were trained on, when that does not fit the source (ui.window)
+    weights_banner: MessageBanner
     status: StatusPanel
     #: the titled box around the depth view (hidden with it)
     depth_panel: QWidget
@@ -86,7 +89,8 @@ def build_panels(window: QMainWindow, plot_window_s: float) -> Panels:
     video, depth, maps = VideoView(), DepthView(), InputMapsView()
     plot = ScorePlot(window_s=plot_window_s)
     probs, event_list = ProbabilityBars(), EventList()
-    playback, banner = PlaybackBar(), MessageBanner()
+    playback, banner, weights_banner = PlaybackBar(), MessageBanner(), MessageBanner()
+    weights_banner.close_button.hide()  # it goes with the source, not with a click
 
     V, H = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
     depth_panel = titled("Depth (aligned, red = near)", depth)
@@ -111,6 +115,7 @@ def build_panels(window: QMainWindow, plot_window_s: float) -> Panels:
     lay.setContentsMargins(4, 4, 4, 0)
     lay.setSpacing(4)
     lay.addWidget(banner)
+    lay.addWidget(weights_banner)
     lay.addWidget(main_split, 1)
     window.setCentralWidget(central)
     status = StatusPanel(window.statusBar())
@@ -120,7 +125,8 @@ def build_panels(window: QMainWindow, plot_window_s: float) -> Panels:
         w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     event_list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
     return Panels(video=video, depth=depth, maps=maps, plot=plot, probs=probs,
-                  event_list=event_list, playback=playback, banner=banner, status=status,
+                  event_list=event_list, playback=playback, banner=banner,
+                  weights_banner=weights_banner, status=status,
                   depth_panel=depth_panel, side=side, media=media, main_split=main_split)
 
 

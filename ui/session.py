@@ -12,7 +12,6 @@ overtaken by a newer one is stopped and never reported.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,7 +42,8 @@ class OpenRequest:
         spec: ``"camera"``, ``"sim"`` / ``"sim:..."``, a recording or frame folder, or
             ``"auto"`` (the camera if one is connected, else the demo recording, else the
             simulator).
-        weights: weights file (None: the default weights).
+        weights: weights file (None: the default weights for the source,
+            :func:`rt_sfamnet.pipeline.inputs.choose_weights`).
         emotions: 4 or 7 for an official ``.pkl`` checkpoint (ours carry it).
         flow_mode: ``"hybrid"``, ``"scene"``, ``"optical"`` or None (the weights' own mode).
         start_frame: seek there right after starting (recordings).
@@ -67,6 +67,16 @@ class OpenRequest:
     spotting: dict | None = None
     weights_spotting: bool = True
 
+    def options(self) -> Any:
+        """The request as :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions` (the one
+        builder of an engine's configuration)."""
+        from rt_sfamnet.pipeline.analysis import AnalysisOptions
+
+        return AnalysisOptions(weights=self.weights, emotions=self.emotions,
+                               flow_mode=self.flow_mode, spot=dict(self.spotting or {}),
+                               release_spotting=not self.weights_spotting,
+                               realtime=self.realtime, speed=float(self.speed))
+
 
 @dataclass
 class OpenedSource:
@@ -76,7 +86,7 @@ class OpenedSource:
     spec: str
     label: str
     request: OpenRequest
-    spotting: dict  # the SpottingConfig values changed from the defaults (weights', user's)
+    spotting: dict  # the SpottingConfig values changed from the release's (Settings.spotting_changed)
 
 
 class EngineSession(QObject):
@@ -170,6 +180,7 @@ class EngineSession(QObject):
         if not self._is_current(gen):
             return
         from rt_sfamnet.pipeline import Engine, EngineConfig
+        from rt_sfamnet.pipeline.inputs import choose_weights
         from rt_sfamnet.sources import make_source
 
         spec = request.spec
@@ -178,32 +189,16 @@ class EngineSession(QObject):
             spec = resolve_spec(spec, self.progress.emit)
             if not self._is_current(gen):
                 return
-            base = self.engine_config or EngineConfig()
-            features = base.features
-            if request.flow_mode:  # the one setting the window may change besides spotting
-                if dataclasses.is_dataclass(features):
-                    features = dataclasses.replace(features, mode=request.flow_mode)
-                else:
-                    features = {**dict(features or {}), "mode": request.flow_mode}
-            config = dataclasses.replace(
-                base,
-                weights=request.weights if request.weights else base.weights,
-                emotions=request.emotions if request.emotions else base.emotions,
-                realtime=request.realtime,
-                speed=float(request.speed),
-                spotting=dict(request.spotting or {}),
-                weights_spotting=bool(request.weights_spotting),
-                features=features,
-            )
+            config = request.options().engine_config(self.engine_config or EngineConfig())
             from rt_sfamnet.sources.realsense.tee import RecordingTee
 
             source = RecordingTee(make_source(spec))  # the Record toggle (ui.recording)
-            cached = self._predictors.get((config.weights, config.emotions))
+            # no weights named: the file depends on the source (optical-flow without depth)
+            key = (str(choose_weights(config, source)), config.emotions)
+            cached = self._predictors.get(key)
             engine = Engine(source, config, predictor=cached)  # settings resolved once, here
-            self._predictors = {(config.weights, config.emotions): engine.predictor}
-            changed = dict(engine.settings.spotting_from_weights) if request.weights_spotting else {}
-            changed.update(request.spotting or {})
-            changed.pop("frame_skip", None)  # the engine's schedule decides
+            self._predictors = {key: engine.predictor}
+            changed = engine.settings.spotting_changed  # resolved once, by the engine
             engine.start()
             self._current = engine
             if request.start_frame and getattr(source, "seekable", False):

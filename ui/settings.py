@@ -13,8 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from rt_sfamnet.features import FLOW_MODES
+
 MAX_RECENT = 8
-FLOW_MODES = ("hybrid", "scene", "optical")
 
 
 def _to_bool(value: Any, default: bool) -> bool:

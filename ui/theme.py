@@ -86,6 +86,7 @@ QSlider::handle:horizontal {{ background: {TEXT}; width: 12px; margin: -5px 0; b
 QLabel#banner {{ padding: 6px 10px; border-radius: 4px; }}
 QFrame#bannerError {{ background: #5c2226; border: 1px solid #a33; border-radius: 4px; }}
 QFrame#bannerInfo {{ background: #233a52; border: 1px solid #3d6a96; border-radius: 4px; }}
+QFrame#bannerWarning {{ background: #4a3a12; border: 1px solid #b8892a; border-radius: 4px; }}
 QLabel#panelTitle {{ color: {MUTED_TEXT}; font-weight: bold; padding: 2px 4px; }}
 """
 

@@ -205,8 +205,13 @@ class MainWindow(QMainWindow):
         self.session.cameraChecked.connect(self._on_camera_checked)
 
 
-    def _weights_text(self) -> str:
-        return f"weights {Path(self.weights).name}" if self.weights else "default weights"
+    def _weights_text(self, engine: Any | None = None) -> str:
+        """The chosen weights file, or the default weights (the file chosen for ``engine``'s
+        source when known: the optical-flow network for a source without depth)."""
+        if self.weights:
+            return f"weights {Path(self.weights).name}"
+        path = getattr(getattr(engine, "predictor", None), "path", None)
+        return f"default weights ({Path(path).stem})" if path else "default weights"
 
     # ================================================================== sources
 
@@ -280,13 +285,24 @@ class MainWindow(QMainWindow):
         self._frozen_after_results = False
 
     def _announce_opened(self, opened: OpenedSource) -> None:
-        """Status bar, title and the banner (a warning for a flow mode the weights were not
-        trained with) for a newly opened source."""
+        """Status bar, title and the banners (a notice for a flow mode the weights were not
+        trained with; a warning for weights trained on synthetic faces only on a source that
+        is not simulated, :func:`rt_sfamnet.pipeline.inputs.run_labels`) for a newly opened
+        source."""
+        from rt_sfamnet.pipeline.inputs import run_labels, training_text
+
         eng = opened.engine
         self.status.set_source(opened.label)
-        self.status.set_weights(self._weights_text())
+        self.status.set_weights(self._weights_text(eng))
+        labels = run_labels(eng)
+        self.status.set_model(f"{labels['input']} · {training_text(eng.settings)}")
+        if labels["warnings"]:
+            self.weights_banner.show_warning(
+                "; ".join(w[0].upper() + w[1:] for w in labels["warnings"]) + ".")
+        else:
+            self.weights_banner.dismiss()
         self.status.fields["weights"].setToolTip(
-            self._weights_text() + "\nspotting: " + (", ".join(
+            self._weights_text(eng) + "\nspotting: " + (", ".join(
                 f"{k}={v}" for k, v in sorted(opened.spotting.items())) or "defaults"))
         self.banner.dismiss()
         want = opened.request.flow_mode
@@ -318,6 +334,8 @@ class MainWindow(QMainWindow):
         self.opened = None
         self.engine = None
         self.show_error(f"Cannot open {_describe_spec(spec)}: {message}")
+        self.weights_banner.dismiss()
+        self.status.set_model("")
         self.status.set_source(f"{_describe_spec(spec)}: failed")
         self.video.clear_image("no source")
         self.depth.clear_image("")
@@ -526,12 +544,15 @@ class MainWindow(QMainWindow):
 
     def export(self, path: str | Path, fmt: str = "csv") -> list[Path]:
         """Write the events and per-frame scores next to ``path``; returns the files."""
+        from rt_sfamnet.pipeline.writers import source_label
         from ui.export import export_session
 
+        engine = self.opened.engine if self.opened else None
         try:
             files = export_session(
                 path, fmt, self.history, self.events.sorted(), self.class_names, self.fps,
-                self.spec or "session", self.opened.engine.ground_truth if self.opened else None,
+                self.spec or "session", engine.ground_truth if engine else None,
+                source_label(engine.source) if engine else "",
             )
         except Exception as exc:  # noqa: BLE001
             self.show_error(f"Export failed: {describe_error(exc)}")

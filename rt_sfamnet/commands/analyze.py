@@ -5,14 +5,16 @@ folder or the simulator and writes, into ``DIR`` (into ``DIR/<source stem>/`` fo
 several sources; a source that cannot be read is reported and the others go on, exit 2):
 
 - ``frames.csv`` — one row per analysed frame: ``frame, timestamp, input, face_found,
-  face_x0, face_y0, face_size, depth_ok, score, micro_smoothed, macro_smoothed,
-  prob_<class>..., argmax_class, latency_ms`` (see
-  :class:`~rt_sfamnet.pipeline.writers.FrameCsvWriter`);
+  face_x0, face_y0, face_size, depth_ok, gap, score, micro_smoothed, macro_smoothed,
+  prob_<class>..., argmax_class, latency_ms`` (defined, with units, in
+  :data:`rt_sfamnet.pipeline.results.FRAME_COLUMNS`);
 - ``events.csv`` — spotted intervals in the interval-file format (``subject, video, onset,
   apex, offset, type, emotion``) plus ``start_s, end_s, confidence`` (usable as ``--pred``
   of ``rt-sfamnet evaluate``); ``events.json`` — the same as a list of objects;
 - ``summary.json`` — ``frames_in, frames_analyzed, frames_dropped, input_fps,
-  analyzed_per_s, latency_ms_p50, latency_ms_p95, backend, events`` and more; with ground
+  analyzed_per_s, latency_ms_p50, latency_ms_p95, backend, events``, what the network was
+  fed and trained on (``depth``, ``input``, ``training_data``, ``zero_depth_experiment``,
+  ``warnings``: :func:`rt_sfamnet.pipeline.inputs.run_labels`) and more; with ground
   truth (the source's own, e.g. a simulated recording's ``.gt.csv``, or ``--gt``) also the
   MEGC spotting and analysis metrics of :func:`rt_sfamnet.metrics.evaluate_intervals`.
 
@@ -21,6 +23,9 @@ are finalised when the run ends for any reason (end of file, Ctrl-C, SIGTERM or 
 camera unplugged), so an interrupted run leaves complete, valid files with ``"status":
 "interrupted"`` (exit status 128 + the signal) or ``"error"``. ``DIR`` is locked while a run
 writes it, and a previous run's files are removed first (:mod:`rt_sfamnet.pipeline.outdir`).
+
+The options become :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions`, which
+:func:`rt_sfamnet.analyze` builds from its keywords of the same names.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ HELP = "analyse a camera, recording or simulation headless: per-frame CSV, event
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rt_sfamnet.features import FLOW_MODES
+
     parser.add_argument("source", nargs="+", help="'camera', 'sim[:seed=..,duration=..]', a "
                         ".bag/.db3 recording or a frame folder; several: each one's results go "
                         "to OUT/<source stem>/")
@@ -49,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "default: the bundled weights")
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
                         help="classes of an official .pkl checkpoint")
+    parser.add_argument("--flow-mode", choices=FLOW_MODES, default=None,
+                        help="flow features fed to the network (default: what the weights were "
+                        "trained with; 'optical' without --weights picks the optical-flow "
+                        "weights, as a source without depth does)")
     parser.add_argument("--gt", default=None, help="ground-truth interval CSV (overrides the "
                         "source's own ground truth); scored on the analysed frames only")
     parser.add_argument("--gt-video", default=None, metavar="[SUBJECT/]VIDEO",
@@ -61,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                         help="a spotting setting (rt_sfamnet.spotting.SpottingConfig), e.g. "
                         "--spot k_micro=2 --spot variant=paper; repeatable")
+    parser.add_argument("--zero-depth-experiment", action="store_true",
+                        help="allow depth-trained weights (or a depth flow mode) on a source "
+                        "without depth, feeding w = 0; recorded in summary.json as an "
+                        "experiment (refused otherwise)")
     parser.add_argument("--release-spotting", action="store_true",
                         help="start from the release's spotting values instead of the ones the "
                         "weights were evaluated with (recorded by `rt-sfamnet train`)")
@@ -82,23 +97,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "color_auto_exposure, color_gain; repeatable")
 
 
-def engine_config(args: argparse.Namespace, keep_maps: bool = False) -> Any:
+def options(args: argparse.Namespace) -> Any:
+    """The :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions` of these arguments (bad
+    ``--spot`` keys and values fail here, before any work)."""
+    from rt_sfamnet.pipeline.analysis import AnalysisOptions
+
+    return AnalysisOptions.from_args(args)
+
+
+def engine_config(args: argparse.Namespace) -> Any:
     """The :class:`~rt_sfamnet.pipeline.EngineConfig` of these arguments (settings are
     resolved against the weights by the engine, once)."""
-    from rt_sfamnet.config import parse_overrides
-    from rt_sfamnet.pipeline import EngineConfig
-
-    return EngineConfig(
-        frame_skip=args.frame_skip,
-        realtime=bool(args.realtime),
-        speed=float(args.speed),
-        weights=args.weights,
-        emotions=args.emotions,
-        device=args.device,
-        keep_maps=keep_maps,
-        spotting=parse_overrides(args.spot),  # bad keys fail here, before any work
-        weights_spotting=not args.release_spotting,
-    )
+    return options(args).engine_config()
 
 
 def _folder_name(spec: str) -> str:
@@ -107,20 +117,18 @@ def _folder_name(spec: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
 
 
-def _targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
-    """(source, output folder) pairs: ``--out`` itself for one source, ``--out/<stem>`` for
+def _targets(sources: list[str], out: Path, opts: Any) -> list[tuple[str, Path]]:
+    """(source, output folder) pairs: ``out`` itself for one source, ``out/<stem>`` for
     several (two sources with one stem are refused before any work)."""
     from rt_sfamnet.errors import ConfigError, OutputError
 
-    out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} exists and is not a folder")
-    sources = [str(s) for s in args.source]
     if len(sources) == 1:
         return [(sources[0], out)]
-    if args.gt_video:
+    if opts.gt_video:
         raise ConfigError("--gt-video names one video: it cannot be used with several sources")
-    if getattr(args, "record", None):
+    if opts.record:
         raise ConfigError("--record writes one file: it cannot be used with several sources")
     seen: dict[str, str] = {}
     for src in sources:
@@ -132,72 +140,51 @@ def _targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
     return [(src, out / _folder_name(src)) for src in sources]
 
 
-def _analyze_one(args: argparse.Namespace, source: str, out: Path, stop: Any) -> Any:
+def _analyze_one(opts: Any, source: str, out: Path, stop: Any, quiet: bool) -> Any:
     """One source into ``out``; returns the runner's result and the written summary."""
-    from rt_sfamnet.intervals import read_intervals
-    from rt_sfamnet.pipeline import Engine
-    from rt_sfamnet.pipeline.runner import RunOptions, run_headless
-    from rt_sfamnet.sources import make_source
+    from rt_sfamnet.pipeline.analysis import run_analysis
 
-    opts = RunOptions(out=out, seconds=args.seconds, protocol=args.protocol,
-                      progress=not (args.no_progress or getattr(args, "quiet", False)),
-                      weights=args.weights, gt=read_intervals(args.gt) if args.gt else None,
-                      video=Path(source).stem or "stream", gt_video=args.gt_video, stop=stop)
-    src = make_source(source, **_camera_kwargs(args, source))
-    if getattr(args, "record", None):
-        from rt_sfamnet.sources.realsense.tee import RecordingTee
-
-        src = RecordingTee(src, args.record)
-    engine = Engine(src, engine_config(args))
-    result = run_headless(engine, opts)
-    written = json.loads((out / "summary.json").read_text())  # JSON-safe (NaN -> null)
-    if getattr(args, "record", None):
-        src.stop_recording()  # already finished when the engine closed the source
-        if src.error is not None:
-            raise src.error
-        written["recording"] = {"path": str(Path(args.record).resolve()),
-                                "frames": src.recorded, "dropped": src.record_dropped}
-        if not args.json:
-            print(f"recorded {src.recorded} frames to {args.record}"
-                  + (f" ({src.record_dropped} dropped: the writer was behind)"
-                     if src.record_dropped else ""))
+    result, written = run_analysis(source, out, opts, stop)
+    rec = written.get("recording")
+    if rec is not None and not quiet:
+        print(f"recorded {rec['frames']} frames to {opts.record}"
+              + (f" ({rec['dropped']} dropped: the writer was behind)" if rec["dropped"]
+                 else ""))
     return result, written
 
 
-def _camera_kwargs(args: argparse.Namespace, source: str) -> dict[str, Any]:
-    """``--camera KEY=VALUE`` as the camera source's ``options`` (a camera source only)."""
-    from rt_sfamnet.errors import ConfigError
-
-    pairs = getattr(args, "camera", None) or []
-    if not pairs:
-        return {}
-    if not (source == "camera" or source.startswith("camera:")):
-        raise ConfigError(f"--camera sets camera controls: expected a 'camera' source, "
-                          f"found {source!r}")
-    return {"options": list(pairs)}
-
-
-def _evidence(args: argparse.Namespace, out: Path) -> None:
+def _evidence(out: Path, report: bool, quiet: bool) -> None:
     """``--attention`` / ``--report``: the per-event PNGs and the HTML report of ``out``."""
     from rt_sfamnet.report.html import build_report, write_attention
 
-    if args.report:  # the report writes the PNGs it links to
+    if report:  # the report writes the PNGs it links to
         path = build_report(out)
     else:
         pngs, problem = write_attention(out)
         path = f"{len(pngs)} event figures in {out / 'attention'}" + (f" ({problem})" if problem else "")
-    if not args.json:
+    if not quiet:
         print(f"wrote {path}")
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_sources([str(s) for s in args.source], Path(args.out), options(args),
+                       json_out=bool(args.json), attention=bool(getattr(args, "attention", False)),
+                       report=bool(getattr(args, "report", False)))
+
+
+def run_sources(sources: list[str], out: Path, opts: Any, json_out: bool = False,
+                attention: bool = False, report: bool = False) -> int:
+    """Analyse ``sources`` with :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions`
+    ``opts`` into ``out`` (``out/<stem>/`` each for several), print the summaries; returns
+    the exit status (0, 1 or 2; errors of one source raise). ``attention``/``report``: also
+    each folder's event PNGs / HTML report (:mod:`rt_sfamnet.report`)."""
     import threading
 
     from rt_sfamnet.errors import RtSfamnetError
     from rt_sfamnet.pipeline.runner import human_summary
     from rt_sfamnet.signals import Interrupted, stop_on_signals
 
-    targets = _targets(args)
+    targets = _targets(sources, out, opts)
     several = len(targets) > 1
     stop = threading.Event()
     status, summaries = 0, []
@@ -206,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             if stop.is_set():
                 break
             try:
-                result, written = _analyze_one(args, source, out, stop)
+                result, written = _analyze_one(opts, source, out, stop, json_out)
             except RtSfamnetError as exc:
                 if not several:
                     raise
@@ -214,10 +201,10 @@ def run(args: argparse.Namespace) -> int:
                 status = max(status, 2)
                 continue
             summaries.append(written)
-            if not args.json:
+            if not json_out:
                 print(human_summary(written, out))
-            if result.error is None and "signum" not in got and (args.attention or args.report):
-                _evidence(args, out)
+            if result.error is None and "signum" not in got and (attention or report):
+                _evidence(out, report, json_out)
             error = result.error
             if "signum" in got and error is None:
                 break
@@ -229,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
                       f"{type(error).__name__}: {error} {notes}; the results so far are in "
                       f"{out}", file=sys.stderr)
                 status = max(status, 2 if isinstance(error, RtSfamnetError) else 1)
-    if args.json:
+    if json_out:
         print(json.dumps(summaries if several else summaries[0], indent=2))
     if "signum" in got and status == 0:
         raise Interrupted(got["signum"])  # the CLI exits with 128 + the signal

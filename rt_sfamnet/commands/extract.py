@@ -11,6 +11,8 @@ HELP = "Extract flow features of a CAS(ME)^3-style dataset into a resumable feat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rt_sfamnet.features import FLOW_MODES
+
     parser.add_argument("--dataset", choices=("casme3", "synthetic", "recordings"),
                         default="casme3",
                         help="dataset kind: casme3 and synthetic use the CAS(ME)^3 part A "
@@ -20,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--annotations", default=None,
                         help="folder of the annotation tables (default: searched under --root)")
     parser.add_argument("--cache", required=True, help="feature cache folder (created/resumed)")
-    parser.add_argument("--flow", choices=("hybrid", "scene", "optical"), default="hybrid",
+    parser.add_argument("--flow", choices=FLOW_MODES, default="hybrid",
                         help="which flow feeds the three streams (default hybrid: O_u, O_v, S_w)")
     parser.add_argument("--float16", action="store_true", help="store maps as float16")
     parser.add_argument("--frame-skip", type=int, default=2, help="frames between samples (2)")
@@ -31,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=32, help="pairs per flow batch (32)")
     parser.add_argument("--tvl1-preset", default=None,
                         help="FeatureConfig.tvl1_preset (default: the feature stage's default)")
+    parser.add_argument("--registration", choices=("none", "landmarks"), default="none",
+                        help="head-motion compensation before the flow (FeatureConfig."
+                        "registration; default none, the release)")
     parser.add_argument("--skip-broken", action="store_true",
                         help="leave out videos with missing frames instead of stopping")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     features = {}
     if args.tvl1_preset:
         features["tvl1_preset"] = args.tvl1_preset
+    if args.registration != "none":
+        features["registration"] = args.registration
     cfg = ExtractConfig(flow=args.flow, frame_skip=args.frame_skip, k_sw=args.k_sw,
                         float16=args.float16, batch=args.batch, features=features)
     summary = extract_dataset(ds, FeatureCache(args.cache), cfg,

@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 NAME = "gui"
 HELP = "the desktop app: live view, score curves, spotted expressions (camera, recording, sim)"
@@ -29,6 +30,8 @@ _HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from rt_sfamnet.features import FLOW_MODES
+
     parser.add_argument(
         "--source", default=None,
         help="'camera', 'demo', 'sim[:seed=..,duration=..]', a .bag/.db3 recording or a frame "
@@ -38,8 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="weights file (.safetensors or an official .pkl with --emotions)")
     parser.add_argument("--emotions", type=int, choices=(4, 7), default=None,
                         help="classes of an official .pkl checkpoint")
-    parser.add_argument("--flow-mode", choices=("hybrid", "scene", "optical"), default=None,
+    parser.add_argument("--flow-mode", choices=FLOW_MODES, default=None,
                         help="flow features (default: what the weights were trained with)")
+    parser.add_argument("--zero-depth-experiment", action="store_true",
+                        help="allow depth-trained weights on a source without depth (w = 0), "
+                        "labelled as an experiment (refused otherwise)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                         help="a spotting setting (rt_sfamnet.spotting.SpottingConfig), e.g. "
@@ -76,10 +82,23 @@ def display_available(env: dict[str, str] | None = None, platform: str | None = 
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
+def headless_options(args: argparse.Namespace) -> Any:
+    """The analysis options of ``rt-sfamnet gui`` arguments for the headless fallback: every
+    analysis option the app takes (weights, emotions, flow mode, device, ``--spot``,
+    ``--no-weights-spotting``), through the command's one builder."""
+    from rt_sfamnet.pipeline.analysis import AnalysisOptions
+
+    return AnalysisOptions(weights=args.weights, emotions=args.emotions,
+                           flow_mode=args.flow_mode, device=args.device, spot=list(args.spot),
+                           release_spotting=bool(args.no_weights_spotting),
+                           progress=not getattr(args, "quiet", False))
+
+
 def _headless(args: argparse.Namespace) -> int:
     from rt_sfamnet.commands import analyze
     from rt_sfamnet.sources import resolve_spec
 
+    opts = headless_options(args)  # bad values fail before the demo is generated
     source = resolve_spec(args.source or "auto")
     print(
         "rt-sfamnet gui: no display found (DISPLAY / WAYLAND_DISPLAY unset and QT_QPA_PLATFORM "
@@ -87,17 +106,8 @@ def _headless(args: argparse.Namespace) -> int:
         f"--out {HEADLESS_OUT}",
         file=sys.stderr,
     )
-    parser = argparse.ArgumentParser(prog="rt-sfamnet analyze")
-    analyze.add_arguments(parser)
-    argv = [str(source), "--out", str(HEADLESS_OUT)]
-    if args.weights:
-        argv += ["--weights", str(args.weights)]
-    if args.emotions:
-        argv += ["--emotions", str(args.emotions)]
-    if args.device != "auto":
-        argv += ["--device", args.device]
     HEADLESS_OUT.mkdir(parents=True, exist_ok=True)
-    return int(analyze.run(parser.parse_args(argv)) or 0)
+    return int(analyze.run_sources([str(source)], HEADLESS_OUT, opts) or 0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,9 +135,6 @@ def run(args: argparse.Namespace) -> int:
     spotting = parse_overrides(args.spot)
     config_from_mapping(SpottingConfig, spotting, "--spot")  # unknown keys, bad values
     if not display_available():
-        if args.spot:
-            print("rt-sfamnet gui: note: --spot applies to the app only; the headless analysis "
-                  "uses the default spotting settings", file=sys.stderr)
         return _headless(args)
     try:
         from ui.app import run_app
@@ -147,4 +154,5 @@ def run(args: argparse.Namespace) -> int:
         quit_after=args.quit_after,
         settings_path=args.settings,
         size=size,
+        zero_depth_experiment=bool(args.zero_depth_experiment),
     )

@@ -33,6 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--videos", type=int, default=3, help="videos per subject (default 3)")
     p.add_argument("--workers", type=int, default=None,
                    help="processes writing dataset videos (default: CPU count, at most 4)")
+    p.add_argument("--nuisance", action="store_true",
+                   help="dataset: realistic videos with unlabelled head moves, talking, a hand "
+                        "over the face, lighting drift, noise and compression, and a new "
+                        "procedural identity per subject")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         intervals = write_dataset(args.out, args.subjects, args.seed,
                                   videos_per_subject=args.videos, seconds=seconds,
                                   width=args.width, height=args.height, fps=args.fps,
-                                  workers=args.workers, progress=True)
+                                  workers=args.workers, progress=True,
+                                  nuisance=args.nuisance)
         micro = sum(iv.type == "micro" for iv in intervals)
         print(f"wrote {args.subjects} subjects x {args.videos} videos to {args.out}: "
               f"{micro} micro- and {len(intervals) - micro} macro-expressions")

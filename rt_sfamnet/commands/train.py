@@ -52,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="macro-expression pseudo-labels: none (the release: ME only), rise "
                         "(each MaE's onset..apex samples positive too, with its emotion if known) "
                         "or phases (also the second half of apex..offset)")
+    parser.add_argument("--neutral-recognition", choices=("ignore", "uniform"),
+                        default="ignore",
+                        help="recognition loss on samples without an expression: ignore (the "
+                        "release) or uniform (towards equal emotion probabilities, so still "
+                        "faces and head motion carry no emotion)")
     parser.add_argument("--tune", action="store_true",
                         help="after the LOSO folds, choose the spotting values by grid search on "
                         "their score curves (rt_sfamnet.tuning: shipped on all subjects, nested "
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         "finetune_from": args.finetune_from, "device": args.device, "threads": args.threads,
         "mae_labels": args.mae_labels, "init_weights": args.init_weights,
         "release_exact": args.release_exact,
+        "neutral_recognition": args.neutral_recognition,
     }, "train")
     if args.finetune_from and args.emotions != 7:
         from rt_sfamnet.errors import ConfigError

@@ -9,6 +9,10 @@
 - :mod:`.types` — :class:`EngineConfig`, :class:`EngineUpdate`, :class:`FrameResult`.
 - :mod:`.runner` — the headless run of ``rt-sfamnet analyze`` (an engine into an output
   folder).
+- :mod:`.analysis` — :class:`~.analysis.AnalysisOptions`: every option of an analysis, the
+  one builder of an engine's configuration (command, API, app).
+- :mod:`.results` — the results table: per-frame, event and gap columns defined once,
+  :class:`~.results.ResultsTable` (``from_dir``, ``frames_df``, ``events_df``, ``gaps``).
 - :mod:`.stats` — :class:`EngineStats` and the bounded rate/latency meters behind it.
 - :mod:`.writers` — incremental per-frame CSV, events CSV/JSON, atomic JSON.
 

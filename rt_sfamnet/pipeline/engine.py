@@ -141,10 +141,11 @@ class Engine:
     # ------------------------------------------------------------------ setup
 
     def _load_predictor(self) -> Any:
+        from rt_sfamnet.pipeline.inputs import choose_weights
         from rt_sfamnet.predictor import Predictor
 
         return Predictor.from_file(
-            self.config.weights,
+            choose_weights(self.config, self.source),  # None given: by the source's depth
             emotions=self.config.emotions,
             device="cuda" if self.backend == "cuda" else "cpu",
             # one torch thread: the network is small and the other core runs the flow
@@ -153,7 +154,8 @@ class Engine:
 
     def _resolve(self) -> Settings:
         meta = getattr(self.predictor, "meta", None)
-        return resolve_settings(self.config, meta, self.backend, self.source.fps)
+        return resolve_settings(self.config, meta, self.backend, self.source.fps,
+                                has_depth=getattr(self.source, "has_depth", True))
 
     # the resolved settings, read-only
     @property

@@ -6,6 +6,7 @@ writes, as results arrive:
 
 - ``frames.csv`` — one row per scheduled sample (:class:`~.writers.FrameCsvWriter`);
 - ``events.csv`` / ``events.json`` — the spotted intervals (:class:`~.writers.EventWriter`);
+  the columns of both are defined in :mod:`~.results`;
 - ``summary.json`` — counts, rates, latencies, settings and, with ground truth, the MEGC
   metrics of the analysed span; written when the run starts, rewritten every few seconds
   while running and finalised when the run ends for any reason (end of the source,
@@ -103,6 +104,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
                   error: BaseException | None, wall_s: float, metrics: dict | None,
                   weights: str | None) -> dict[str, Any]:
     """The ``summary.json`` object (see ``docs/realtime.md`` for the fields)."""
+    from rt_sfamnet.pipeline.inputs import run_labels
     from rt_sfamnet.pipeline.stats import percentiles_ms
     from rt_sfamnet.pipeline.writers import run_identity
 
@@ -145,6 +147,7 @@ def build_summary(engine: Any, meta: dict[str, Any], events: Any, status: str,
         "batch_size_mean": st.batch_size_mean,
         "class_names": list(engine.class_names),
         **run_identity(engine, weights),  # version, source_path, weights, weights_sha256
+        **run_labels(engine),  # depth, input, training_data, zero_depth_experiment, warnings
         "features": {"mode": s.features.mode, "input_scale": s.features.input_scale,
                      "input_clip": s.input_clip},
         "spotting": dataclasses.asdict(s.spotting),
@@ -196,14 +199,11 @@ class _Outputs:
     """The run's three writers and what the summary needs from the stream."""
 
     def __init__(self, engine: Any, opts: RunOptions, gt: list | None) -> None:
+        from rt_sfamnet.pipeline.results import subject_video
         from rt_sfamnet.pipeline.writers import EventWriter, FrameCsvWriter, source_label
 
         out = opts.out
-        if gt:
-            subject, video = gt[0].subject, gt[0].video
-        else:
-            subject = "live"
-            video = _video_name(engine, opts)
+        subject, video = subject_video(getattr(engine.source, "name", ""), gt, opts.video)
         self.frames = FrameCsvWriter(out / "frames.csv", engine.class_names,
                                      source=source_label(engine.source))
         try:
@@ -307,14 +307,15 @@ def run_headless(engine: Any, opts: RunOptions) -> RunResult:
         A :class:`RunResult` with the final summary (also in ``summary.json``).
     """
     from rt_sfamnet.pipeline.outdir import OutputFolder
+    from rt_sfamnet.pipeline.results import subject_video
     from rt_sfamnet.pipeline.truth import select_video
 
     folder = OutputFolder(opts.out)
     try:
         gt = None
         if opts.gt is not None:
-            gt = select_video(opts.gt, opts.gt_video or _video_name(engine, opts),
-                              "the ground truth (--gt)")
+            video = subject_video(getattr(engine.source, "name", ""), None, opts.video)[1]
+            gt = select_video(opts.gt, opts.gt_video or video, "the ground truth (--gt)")
         folder.acquire()
     except BaseException:
         engine.stop()
@@ -323,10 +324,6 @@ def run_headless(engine: Any, opts: RunOptions) -> RunResult:
         return _run_locked(engine, opts, gt)
     finally:
         folder.release()
-
-
-def _video_name(engine: Any, opts: RunOptions) -> str:
-    return opts.video or Path(str(getattr(engine.source, "name", ""))).stem or "stream"
 
 
 def _run_locked(engine: Any, opts: RunOptions, gt: list | None) -> RunResult:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from rt_sfamnet.features import Crop, FeatureConfig, crop_frame, pair_maps_batch
+from rt_sfamnet.features import Crop, FeatureConfig, crop_frame, pair_maps_batch, register_crop
 from rt_sfamnet.frames import RGBDFrame
 from rt_sfamnet.spotting import SpottedInterval, SpottingConfig, StreamingSpotter
 
@@ -305,10 +305,19 @@ class PairBuilder:
         c = crop_frame(frame, obs, self.features.crop_size, self.features.depth_resize)
         return self._device_put(c)
 
-    def attach(self, sample: Sample, start: RingEntry, end_frame: RGBDFrame) -> None:
-        """Give a due, face-found sample its two crops (the end frame cut with the start's box)."""
+    def attach(self, sample: Sample, start: RingEntry, end_frame: RGBDFrame,
+               end_obs: Any = None) -> None:
+        """Give a due, face-found sample its two crops (the end frame cut with the start's
+        box; with ``registration="landmarks"`` also warped onto the start frame's face by
+        ``end_obs``'s landmarks, :func:`rt_sfamnet.features.register_crop`)."""
         if start.crop is None:
             raise ValueError(f"sample {sample.sample}: the start frame {start.index} has no crop")
+        if self.features.registration == "landmarks" and end_obs is not None:
+            c = crop_frame(end_frame, start.obs, self.features.crop_size,
+                           self.features.depth_resize)
+            c = register_crop(c, start.obs.landmarks, end_obs.landmarks, start.obs.box)
+            sample.crops = (start.crop, self._device_put(c))
+            return
         sample.crops = (start.crop, self.crop(end_frame, start.obs))
 
     def build(self, samples: Sequence[Sample]) -> list[Sample]:
@@ -403,7 +412,7 @@ class FlowStage:
             if self.builder.uses_depth and "missing_depth" in (start.gap, gap):
                 smp.reason = "missing_depth"  # never a flow against depth that is not there
                 continue
-            self.builder.attach(smp, start, frame)
+            self.builder.attach(smp, start, frame, obs)
         return due
 
     def build(self, samples: Sequence[Sample]) -> list[Sample]:

@@ -54,6 +54,9 @@ class EngineConfig:
             None: the weights' own ``provenance["input_clip"]`` (weights trained on clamped
             maps record it), else no clamp; 0 switches the clamp off.
         device: ``"auto"`` (CUDA when PyTorch and CuPy see a GPU), ``"cpu"`` or ``"cuda"``.
+        zero_depth_experiment: allow depth-trained weights (or a depth flow mode) on a source
+            without depth, feeding w = 0, as an experiment recorded in ``summary.json``;
+            refused otherwise (:func:`~rt_sfamnet.pipeline.settings.resolve_settings`).
     """
 
     frame_skip: int | None = None
@@ -73,6 +76,7 @@ class EngineConfig:
     emotions: int | None = None
     device: str = "auto"
     input_clip: float | None = None
+    zero_depth_experiment: bool = False
 
     def __post_init__(self) -> None:
         if self.frame_skip is not None and self.frame_skip < 1:

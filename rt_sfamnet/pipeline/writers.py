@@ -1,8 +1,10 @@
 """Incremental result writers: per-frame CSV, events CSV + JSON, JSON summaries.
 
-Every writer writes as results arrive and flushes, so that a run that is interrupted
-(Ctrl-C, a camera unplugged) leaves complete, valid files behind: CSV files hold whole rows
-only, and JSON files are replaced atomically (written to ``*.tmp`` and renamed).
+The columns and their formats are defined once, in :mod:`rt_sfamnet.pipeline.results`; these
+writers only stream them to files. Every writer writes as results arrive and flushes, so that
+a run that is interrupted (Ctrl-C, a camera unplugged) leaves complete, valid files behind:
+CSV files hold whole rows only, and JSON files are replaced atomically (written to ``*.tmp``
+and renamed).
 """
 
 from __future__ import annotations
@@ -19,30 +21,21 @@ from pathlib import Path
 from typing import Any
 
 from rt_sfamnet.fileio import atomic_text
-from rt_sfamnet.intervals import COLUMNS as INTERVAL_COLUMNS
 from rt_sfamnet.intervals import Interval
+from rt_sfamnet.pipeline.results import (
+    EVENT_COLUMNS,
+    GAP_COLUMN,
+    GAP_REASONS,
+    GapLog,
+    csv_cells,
+    event_json,
+    event_row,
+    frame_columns,
+    frame_row,
+)
 
-EVENT_EXTRA = ("start_s", "end_s", "confidence")
-
-
-def _num(value: float | None, digits: int = 6) -> str:
-    if value is None:
-        return ""
-    v = float(value)
-    if not math.isfinite(v):
-        return ""
-    return f"{v:.{digits}g}"
-
-
-def _seconds(value: float | None) -> str:
-    """A time in seconds with microsecond resolution (camera timestamps are ~1.7e9 s since
-    the epoch: a fixed number of significant digits would round them to whole seconds)."""
-    if value is None:
-        return ""
-    v = float(value)
-    if not math.isfinite(v):
-        return ""
-    return f"{v:.6f}"
+__all__ = ["EventWriter", "FrameCsvWriter", "GAP_COLUMN", "GAP_REASONS", "GapLog",
+           "file_sha256", "run_identity", "source_label", "write_json_atomic"]
 
 
 def _json_safe(obj: Any) -> Any:
@@ -112,66 +105,15 @@ def run_identity(engine: Any, weights: str | None = None) -> dict[str, Any]:
     }
 
 
-GAP_COLUMN = "gap"
-"""The per-frame ``gap`` column of ``frames.csv`` (shared by every tool that writes or reads
-per-frame results). Empty when the window was scored; otherwise why it has no score:
-
-- ``no_face``: no face was found in the window's first or last frame;
-- ``dropped``: the engine dropped one of the window's frames (a full capture queue while
-  keeping up with a live or real-time source);
-- ``missing_color``: the source never had the frame (a hole in a recording: frame numbers
-  come from timestamps, so a lost colour frame leaves its number unused);
-- ``missing_depth``: a frame of the window has no depth (the recording lost it at that time)
-  and the weights' flow mode uses depth; old depth is never reused in its place.
-
-The summary's ``gaps`` lists the runs of consecutive rows with the same reason
-(:class:`GapLog`)."""
-
-GAP_REASONS = ("no_face", "dropped", "missing_color", "missing_depth")
-
-
-class GapLog:
-    """Runs of consecutive gap rows: ``{"reason", "first", "last", "samples"}`` with the
-    first and last row's frame (the summary's ``gaps``)."""
-
-    def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
-        self._open = False
-
-    def add(self, frame: int, reason: str) -> None:
-        """One written row (in frame order) with its ``gap`` value ("" for a scored row)."""
-        if not reason:
-            self._open = False
-            return
-        last = self.entries[-1] if self.entries and self._open else None
-        if last is not None and last["reason"] == reason:
-            last["last"] = int(frame)
-            last["samples"] += 1
-        else:
-            self.entries.append({"reason": reason, "first": int(frame), "last": int(frame),
-                                 "samples": 1})
-        self._open = True
-
-    def counts(self) -> dict[str, int]:
-        """Gap rows by reason."""
-        out: dict[str, int] = {}
-        for e in self.entries:
-            out[e["reason"]] = out.get(e["reason"], 0) + e["samples"]
-        return out
-
-
 class FrameCsvWriter:
     """The per-frame CSV: one row per scheduled sample, written in frame order.
 
-    Columns: ``frame, timestamp, input, face_found, face_x0, face_y0, face_size, depth_ok,
-    gap, score, micro_smoothed, macro_smoothed, prob_<class>..., argmax_class, latency_ms``
-    (``gap``: see :data:`GAP_COLUMN`; its runs are kept in :attr:`gaps`):
-    ``input`` is the source (a recording's full path); ``face_x0, face_y0, face_size`` the
-    square face crop box of the window's first frame in frame pixels; ``depth_ok`` 1 when
-    both face boxes held depth; ``argmax_class`` the most probable class of this one window
-    (a per-frame reading, not a detection: detections are the events). Empty cells mean "not
-    available" (no face, dropped frame, or a smoothed value that was not final when the run
-    ended).
+    Columns: :func:`~rt_sfamnet.pipeline.results.frame_columns` (``frame, timestamp, input,
+    face_found, face_x0, face_y0, face_size, depth_ok, gap, score, micro_smoothed,
+    macro_smoothed, prob_<class>..., argmax_class, latency_ms``; their meaning and units are
+    in :data:`~rt_sfamnet.pipeline.results.FRAME_COLUMNS`). The ``gap`` runs are kept in
+    :attr:`gaps`. Empty cells mean "not available" (no face, dropped frame, or a smoothed
+    value that was not final when the run ended).
 
     Rows wait until both smoothed curve values of their frame are final (a few samples
     later; at most ``max_pending`` rows wait) and are then written and flushed.
@@ -189,14 +131,10 @@ class FrameCsvWriter:
         self.class_names = tuple(class_names)
         self.max_pending = int(max_pending)
         self.source = str(source)
+        self._columns = frame_columns(self.class_names)
+        self.columns = [c.name for c in self._columns]
         self._fh = self.path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._fh)
-        self.columns = (
-            ["frame", "timestamp", "input", "face_found", "face_x0", "face_y0", "face_size",
-             "depth_ok", GAP_COLUMN, "score", "micro_smoothed", "macro_smoothed"]
-            + [f"prob_{c}" for c in self.class_names]
-            + ["argmax_class", "latency_ms"]
-        )
         self._csv.writerow(self.columns)
         self._fh.flush()
         self._pending: deque[Any] = deque()
@@ -217,20 +155,11 @@ class FrameCsvWriter:
             self._macro[int(frame)] = float(v)
 
     def _write(self, r: Any) -> None:
-        micro = self._micro.pop(r.frame, None)
-        macro = self._macro.pop(r.frame, None)
-        probs = list(r.probs) if r.probs is not None else [None] * len(self.class_names)
-        box = getattr(r, "box", None) or ("", "", "")
-        gap = str(getattr(r, "reason", "") or "")
-        self._csv.writerow(
-            [r.frame, _seconds(r.timestamp), self.source, int(bool(r.face_found)), *box,
-             int(bool(getattr(r, "depth_ok", True))), gap, _num(r.score), _num(micro),
-             _num(macro)]
-            + [_num(p) for p in probs]
-            + [r.label or "", _num(r.latency_ms, 5)]
-        )
+        row = frame_row(r, self.class_names, self._micro.pop(r.frame, None),
+                        self._macro.pop(r.frame, None), self.source)
+        self._csv.writerow(csv_cells(self._columns, row))
         self.rows += 1
-        self.gaps.add(r.frame, gap)
+        self.gaps.add(row["frame"], row[GAP_COLUMN])
 
     def flush(self, final: bool = False) -> None:
         """Write every row whose smoothed values are final (all rows when ``final``)."""
@@ -263,16 +192,18 @@ class FrameCsvWriter:
 
 
 class EventWriter:
-    """Spotted intervals as CSV (the interval-file format plus extra columns) and JSON.
+    """Spotted intervals as CSV and JSON (:data:`~rt_sfamnet.pipeline.results.EVENT_COLUMNS`).
 
     The CSV has the columns of :mod:`rt_sfamnet.intervals` (``subject, video, onset, apex,
     offset, type, emotion``) followed by ``start_s, end_s, confidence``, so it is both the
     events table and a prediction file for ``rt-sfamnet evaluate``. Rows are appended and
-    flushed as intervals arrive; the JSON list is rewritten atomically each time.
+    flushed as intervals arrive; the JSON list (the same columns but ``subject`` and
+    ``video``) is rewritten atomically each time.
 
     Args:
         csv_path, json_path: output files.
-        subject, video: written into every row (match the ground truth's to evaluate).
+        subject, video: written into every row (match the ground truth's to evaluate; see
+            :func:`~rt_sfamnet.pipeline.results.subject_video`).
         fps: frames per second, for ``start_s = onset / fps`` and ``end_s = (offset+1) / fps``.
     """
 
@@ -281,33 +212,25 @@ class EventWriter:
         self.csv_path = Path(csv_path)
         self.json_path = Path(json_path)
         self.subject, self.video, self.fps = subject, video, float(fps)
-        self.events: list[dict[str, Any]] = []
+        self.rows: list[dict[str, Any]] = []
         self._fh = self.csv_path.open("w", newline="", encoding="utf-8")
         self._csv = csv.writer(self._fh)
-        self._csv.writerow(list(INTERVAL_COLUMNS) + list(EVENT_EXTRA))
+        self._csv.writerow([c.name for c in EVENT_COLUMNS])
         self._fh.flush()
         write_json_atomic(self.json_path, [])
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The events so far as ``events.json`` objects."""
+        return [event_json(r) for r in self.rows]
 
     def add(self, intervals: Iterable[Any]) -> None:
         """Append :class:`~rt_sfamnet.spotting.SpottedInterval` objects."""
         new = False
         for iv in intervals:
-            ev = {
-                "type": iv.type,
-                "onset": int(iv.onset),
-                "apex": None if iv.apex is None else int(iv.apex),
-                "offset": int(iv.offset),
-                "start_s": round(iv.onset / self.fps, 4),
-                "end_s": round((iv.offset + 1) / self.fps, 4),
-                "emotion": iv.emotion or "",
-                "confidence": float(iv.score),
-            }
-            self.events.append(ev)
-            self._csv.writerow(
-                [self.subject, self.video, ev["onset"], "" if ev["apex"] is None else ev["apex"],
-                 ev["offset"], ev["type"], ev["emotion"], ev["start_s"], ev["end_s"],
-                 _num(ev["confidence"])]
-            )
+            row = event_row(iv, self.subject, self.video, self.fps)
+            self.rows.append(row)
+            self._csv.writerow(csv_cells(EVENT_COLUMNS, row))
             new = True
         if new:
             self._fh.flush()
@@ -315,10 +238,11 @@ class EventWriter:
 
     def intervals(self) -> list[Interval]:
         """The events as :class:`~rt_sfamnet.intervals.Interval` objects (for evaluation)."""
+        conf = EVENT_COLUMNS[-1]
         return [
             Interval(self.subject, self.video, e["onset"], e["apex"], e["offset"], e["type"],
-                     e["emotion"], {"confidence": _num(e["confidence"])})
-            for e in self.events
+                     e["emotion"], {"confidence": conf.csv(e["confidence"])})
+            for e in self.rows
         ]
 
     def close(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from rt_sfamnet.attention import AttentionMaps, AttentionProbe
+from rt_sfamnet.report.results import finite
 
 __all__ = ["EventEvidence", "SourceReplay", "attention_at", "source_problem"]
 
@@ -167,10 +168,10 @@ class SourceReplay:
         row = self._rows.get(frame)
         if item.obs is None or row is None:
             return item
-        try:
-            box = CropBox(int(row["face_x0"]), int(row["face_y0"]), int(row["face_size"]))
-        except (KeyError, TypeError, ValueError):  # NaN for a sample without a face
+        values = [finite(row.get(k)) for k in ("face_x0", "face_y0", "face_size")]
+        if any(v is None for v in values):  # a sample without a face
             return item
+        box = CropBox(*(int(v) for v in values))
         return dataclasses.replace(item, obs=dataclasses.replace(item.obs, box=box))
 
     def _apex_maps(self, seen: dict[int, Any], apex: int) -> tuple[np.ndarray | None, str]:
@@ -199,12 +200,12 @@ class SourceReplay:
         from rt_sfamnet.features import crop_frame
 
         onset, offset = int(event["onset"]), int(event["offset"])
-        apex = event.get("apex")
-        apex = onset if apex is None or apex != apex else int(apex)  # NaN: no apex
+        apex = finite(event.get("apex"))
+        apex = onset if apex is None else int(apex)  # an event without an apex: its onset
         ev = EventEvidence(event={**event, "apex": apex})
-        row = self._rows.get(apex)
-        if row is not None and row.get("score") == row.get("score"):
-            ev.recorded_score = float(row["score"])
+        score = finite((self._rows.get(apex) or {}).get("score"))
+        if score is not None:
+            ev.recorded_score = score
         k_sw = self.settings.k_sw
         seen = self._observed(max(0, onset - WARM_UP_FRAMES), max(offset, apex + k_sw))
         size, resize = self.settings.features.crop_size, self.settings.features.depth_resize

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rt_sfamnet.attention import STREAMS
+from rt_sfamnet.report.results import finite
 
 __all__ = ["event_figure", "heat_lut", "overlay_heat", "plot_curves", "png_bytes"]
 
@@ -123,19 +124,19 @@ def plot_curves(frames: Any, events: list[dict[str, Any]], truth: list[dict[str,
     """
     plt = _plt()
     fps = float(summary.get("fps") or 30.0)
-    t = np.asarray(frames["frame"], dtype=float) / fps
+    t = _floats(frames, "frame") / fps
     fig, ax = plt.subplots(figsize=(9.0, 3.2))
-    ax.plot(t, frames["score"], lw=0.7, color="0.55", label="score")
+    ax.plot(t, _floats(frames, "score"), lw=0.7, color="0.55", label="score")
     for name, colour in (("micro", TYPE_COLOURS["micro"]), ("macro", TYPE_COLOURS["macro"])):
         col = f"{name}_smoothed"
         if col in frames:
-            ax.plot(t, frames[col], lw=1.3, color=colour, label=f"{name} (smoothed)")
+            ax.plot(t, _floats(frames, col), lw=1.3, color=colour, label=f"{name} (smoothed)")
         thr = (summary.get("spotting") or {}).get(f"{name}_threshold")
         if thr is not None:
             ax.axhline(float(thr), color=colour, lw=0.8, ls="--",
                        label=f"{name} threshold {float(thr):.2f}")
     if "gap" in frames:
-        gap = frames["gap"].fillna("").astype(str).to_numpy() != ""
+        gap = frames["gap"].astype(object).fillna("").astype(str).to_numpy() != ""
         for k in np.flatnonzero(gap):
             ax.axvspan(t[k], t[k] + float(summary.get("frame_skip") or 1) / fps, color="0.85",
                        lw=0, zorder=0)
@@ -152,6 +153,13 @@ def plot_curves(frames: Any, events: list[dict[str, Any]], truth: list[dict[str,
         return _save(fig, Path(stem), formats)
     finally:
         plt.close(fig)
+
+
+def _floats(frames: Any, column: str) -> np.ndarray:
+    """A table column as float64 (missing values, pandas' NA included, as NaN)."""
+    import pandas as pd
+
+    return pd.to_numeric(frames[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _show(ax: Any, img: np.ndarray | None, title: str, **kw: Any) -> Any:
@@ -221,9 +229,9 @@ def _event_text(evidence: Any, fps: float) -> str:
     ev = evidence.event
     lines = [f"event {ev.get('number', '')}", f"type       {ev.get('type')}",
              f"emotion    {ev.get('emotion')}"]
-    conf = ev.get("confidence")
-    if conf is not None and conf == conf:
-        lines.append(f"confidence {float(conf):.3f}")
+    conf = finite(ev.get("confidence"))
+    if conf is not None:
+        lines.append(f"confidence {conf:.3f}")
     lines += [f"onset  {int(ev['onset'])} ({ev['onset'] / fps:.2f} s)",
               f"apex   {int(ev['apex'])} ({ev['apex'] / fps:.2f} s)",
               f"offset {int(ev['offset'])} ({ev['offset'] / fps:.2f} s)"]

@@ -16,13 +16,14 @@ When the source is gone the report says so and is built without thumbnails and a
 from __future__ import annotations
 
 import base64
-import math
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rt_sfamnet.report.figures import event_figure, heat_lut, overlay_heat, plot_curves, png_bytes
-from rt_sfamnet.report.results import Results, load_results
+from rt_sfamnet.report.results import Results, finite, load_results
 
 __all__ = ["build_report", "event_png_path", "write_attention", "write_event_pngs"]
 
@@ -80,11 +81,18 @@ def write_attention(folder: str | Path, predictor: Any = None) -> tuple[list[Pat
 
 
 def _num(value: Any, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """A table cell: floats with ``digits`` decimals, integers and text as they are, "–" for
+    a missing value (None, NaN, pandas' NA)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    v = finite(value)
+    if v is None:
         return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(v))
+    return f"{v:.{digits}f}"
 
 
 def _event_rows(res: Results, evidence: list[Any], folder: Path, out_dir: Path
@@ -133,7 +141,8 @@ def _gaps(res: Results) -> list[tuple[str, int]]:
     """Samples per gap reason (``frames.csv``'s ``gap`` column), every reason listed."""
     from rt_sfamnet.pipeline.writers import GAP_REASONS
 
-    gap = res.frames["gap"].fillna("").astype(str) if "gap" in res.frames else []
+    gap = (res.frames["gap"].astype(object).fillna("").astype(str)
+           if "gap" in res.frames else [])
     counts = Counter(g for g in gap if g)
     return [(reason, int(counts.get(reason, 0))) for reason in GAP_REASONS]
 
@@ -234,7 +243,10 @@ def build_report(folder: str | Path | Results, out: str | Path | None = None,
         "truth_count": len(truth),
         "metrics": _metrics(summary),
         "weights": _weights(summary),
-        "settings": _flat({"frame_skip": summary.get("frame_skip"), "k_sw": summary.get("k_sw"),
+        "settings": _flat({**{k: summary[k] for k in ("input", "depth", "training_data",
+                                                      "zero_depth_experiment", "warnings")
+                              if summary.get(k) not in (None, [], "")},
+                           "frame_skip": summary.get("frame_skip"), "k_sw": summary.get("k_sw"),
                            "fps": summary.get("fps"), "backend": summary.get("backend"),
                            "features": summary.get("features"),
                            "spotting": summary.get("spotting")}),

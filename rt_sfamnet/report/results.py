@@ -1,17 +1,28 @@
 """The one reader of an analysis folder used by the report and the per-event figures.
 
 :func:`load_results` is the only place this package reads ``frames.csv``, ``events.csv``
-and ``summary.json``; it calls :func:`rt_sfamnet.api.read_tables` today and is the function
-to swap for the pipeline's results table (issue 19) when that lands.
+and ``summary.json``: through the pipeline's results table
+(:meth:`rt_sfamnet.pipeline.results.ResultsTable.from_dir`), as DataFrames with the
+columns' dtypes. :func:`from_table` wraps a table built in memory (the app's export).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Results", "load_results"]
+__all__ = ["Results", "finite", "from_table", "load_results"]
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None (None, NaN, pandas' NA, text)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 @dataclass
@@ -38,19 +49,19 @@ class Results:
         return rows
 
 
+def from_table(table: Any, summary: dict[str, Any], folder: str | Path) -> Results:
+    """:class:`Results` of a :class:`~rt_sfamnet.pipeline.results.ResultsTable` and a
+    summary (``folder``: where the report's files go)."""
+    return Results(table.frames_df(), table.events_df(), dict(summary), Path(folder))
+
+
 def load_results(folder: str | Path) -> Results:
     """Read an analysis folder written by ``rt-sfamnet analyze``.
 
     Raises:
-        InputFileError: the folder or one of its three files is missing.
+        InputFileError: the folder or one of its three files is missing or unreadable.
     """
-    from rt_sfamnet.api import read_tables
-    from rt_sfamnet.errors import InputFileError
+    from rt_sfamnet.pipeline.results import ResultsTable
 
-    folder = Path(folder)
-    for name in ("frames.csv", "events.csv", "summary.json"):
-        if not (folder / name).is_file():
-            raise InputFileError(f"{folder} is not an analysis folder: expected {name} "
-                                 f"(written by `rt-sfamnet analyze`), found none")
-    frames, events, summary = read_tables(folder)
-    return Results(frames, events, summary, folder)
+    table = ResultsTable.from_dir(folder)
+    return from_table(table, table.summary, folder)

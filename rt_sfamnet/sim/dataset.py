@@ -109,18 +109,20 @@ class VideoJob:
     subject: int
     video: int
     seed: int
-    identity: int
+    identity: int | str
     seconds: float
     width: int
     height: int
     fps: float
     jpeg_quality: int
     micro_fraction: float
+    nuisance: bool = False
 
 
 def _video_script(job: VideoJob) -> Script:
     n = int(round(job.seconds * job.fps))
-    return generate_script(job.seed, n, job.fps, micro_fraction=job.micro_fraction)
+    return generate_script(job.seed, n, job.fps, micro_fraction=job.micro_fraction,
+                           nuisance=job.nuisance)
 
 
 def write_video(job: VideoJob) -> int:
@@ -148,7 +150,7 @@ def write_video(job: VideoJob) -> int:
 def write_dataset(out: str | Path, subjects: int, seed: int = 0, videos_per_subject: int = 3,
                   seconds: float = 20.0, width: int = 640, height: int = 480, fps: float = 30.0,
                   jpeg_quality: int = 92, micro_fraction: float = 0.6, workers: int | None = None,
-                  progress: bool = False) -> list[Interval]:
+                  progress: bool = False, nuisance: bool = False) -> list[Interval]:
     """Write a synthetic dataset in the CAS(ME)^3 part A layout (see the module docstring).
 
     Args:
@@ -162,6 +164,9 @@ def write_dataset(out: str | Path, subjects: int, seed: int = 0, videos_per_subj
         micro_fraction: share of micro-expressions among the scripted expressions.
         workers: processes rendering videos in parallel (default: CPU count, at most 4).
         progress: print one line per finished video.
+        nuisance: realistic videos: unlabelled head moves, talking, hands, lighting drift,
+            noise and compression (:mod:`rt_sfamnet.sim.nuisance`), and a new procedural
+            identity (:func:`rt_sfamnet.sim.faces.procedural_identity`) for every subject.
 
     Returns:
         The ground-truth intervals (frames = file numbers, 1-based).
@@ -180,10 +185,13 @@ def write_dataset(out: str | Path, subjects: int, seed: int = 0, videos_per_subj
         raise DatasetError(f"{out} already holds a dataset; choose an empty folder")
     root.mkdir(parents=True, exist_ok=True)
     ann.mkdir(parents=True, exist_ok=True)
-    from rt_sfamnet.sim.faces import IDENTITIES
+    from rt_sfamnet.sim.faces import IDENTITIES, identity
 
-    jobs = [VideoJob(str(root), s, v, video_seed(seed, s, v), (s - 1) % len(IDENTITIES), seconds,
-                     width, height, fps, jpeg_quality, micro_fraction)
+    def who(s: int) -> int | str:
+        return f"proc{video_seed(seed, s, 0)}" if nuisance else (s - 1) % len(IDENTITIES)
+
+    jobs = [VideoJob(str(root), s, v, video_seed(seed, s, v), who(s), seconds,
+                     width, height, fps, jpeg_quality, micro_fraction, nuisance)
             for s in range(1, subjects + 1) for v in range(videos_per_subject)]
     n_workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     if n_workers > 1 and len(jobs) > 1:
@@ -216,7 +224,8 @@ def write_dataset(out: str | Path, subjects: int, seed: int = 0, videos_per_subj
         "frame_numbering": "1-based file names; annotation frames equal file numbers",
         "depth_units_mm": 1.0,
         "videos": [{"subject": subject_name(j.subject), "video": video_name(j.video),
-                    "seed": j.seed, "identity": IDENTITIES[j.identity].name} for j in jobs],
+                    "seed": j.seed, "identity": identity(j.identity).name} for j in jobs],
+        "nuisance": nuisance,
         "source_photos": ["skimage.data.astronaut()", "matplotlib sample data grace_hopper.jpg"],
     }
     (ann / "simulation.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")

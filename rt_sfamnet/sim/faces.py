@@ -195,8 +195,38 @@ IDENTITIES: tuple[Identity, ...] = (
 )
 
 
+TEXTURES = ("none", "freckles", "smooth", "grain", "sharp")
+
+
+def procedural_identity(k: int) -> Identity:
+    """Identity number ``k`` of an unlimited, deterministic family (name ``proc<k>``).
+
+    Every one is still derived from the two photographs: the photo and mirroring, the face's
+    size (distance), width, jaw, eye spacing and chin, skin lightness and hue, texture, the
+    nose's depth, the position in the frame and the wall are drawn from ``k``.
+    """
+    rng = np.random.default_rng([int(k), 9091])
+    return Identity(
+        f"proc{int(k)}", ("astronaut", "grace_hopper")[int(rng.integers(2))],
+        bool(rng.integers(2)), float(rng.uniform(105, 165)),
+        face_width=float(rng.uniform(0.9, 1.1)), jaw_iod=float(rng.uniform(-0.1, 0.12)),
+        eye_spacing_iod=float(rng.uniform(-0.06, 0.06)), chin_iod=float(rng.uniform(-0.06, 0.08)),
+        skin_gain=float(rng.uniform(0.55, 1.1)),
+        skin_ab=(float(rng.uniform(-6, 10)), float(rng.uniform(-8, 16))),
+        texture=TEXTURES[int(rng.integers(len(TEXTURES)))],
+        nose_depth_mm=float(rng.uniform(24, 36)),
+        offset_px=(float(rng.uniform(-30, 30)), float(rng.uniform(-15, 15))),
+        background=tuple(int(v) for v in rng.integers(50, 220, 3)),
+        wall_mm=float(rng.uniform(1300, 2600)),
+    )
+
+
 def identity(index_or_name: int | str) -> Identity:
-    """Look up an identity by index (wrapping around) or by name."""
+    """Look up an identity by index (wrapping around) or by name (``proc<k>``: the
+    procedural identity ``k``, :func:`procedural_identity`)."""
+    if isinstance(index_or_name, str) and index_or_name.startswith("proc") \
+            and index_or_name[4:].isdigit():
+        return procedural_identity(int(index_or_name[4:]))
     if isinstance(index_or_name, str):
         for ident in IDENTITIES:
             if ident.name == index_or_name:

@@ -30,6 +30,7 @@ from rt_sfamnet.frames import Intrinsics, RGBDFrame
 from rt_sfamnet.sim import aus as A
 from rt_sfamnet.sim.depth import DepthNoiseConfig, d415_depth
 from rt_sfamnet.sim.faces import REFERENCE_WIDTH, FaceTemplate
+from rt_sfamnet.sim.nuisance import hand_layer
 from rt_sfamnet.sim.script import Script
 
 
@@ -97,8 +98,14 @@ class Renderer:
         # Sensor noise is drawn fresh for every frame (a re-used, shifted noise image would
         # look like coherent motion to optical flow): random bytes mapped through Gaussian
         # quantile tables, which is fast.
+        nz = script.nuisance
+        self.talk = A.combine(self.unit_fields, {"26": 1.0, "10": 0.35}, self.scale)
+        self._iod = float(np.hypot(*(template.landmarks[263, :2] - template.landmarks[33, :2])))
+        noise = self.config.color_noise
+        if nz is not None and nz.colour_noise is not None and noise > 0:
+            noise = nz.colour_noise
         q = (np.arange(256) + 0.5) / 256.0
-        cn = np.rint(ndtri(q) * self.config.color_noise)
+        cn = np.rint(ndtri(q) * noise)
         self._lut_pos = np.clip(cn, 0, 255).astype(np.uint8)
         self._lut_neg = np.clip(-cn, 0, 255).astype(np.uint8)
         self._normal_table = ndtri((np.arange(65536) + 0.5) / 65536.0).astype(np.float32)
@@ -119,11 +126,17 @@ class Renderer:
         tx, ty, roll, dz = self.script.motion.pose(t)
         k = self.config.head_motion
         tx, ty, roll, dz = tx * k * self.scale, ty * k * self.scale, roll * k, dz * k
+        yaw, grow = 0.0, 0.0
+        if self.script.nuisance is not None:  # head moves: offsets on top of the drift
+            mx, my, mroll, yaw, grow = self.script.nuisance.head_pose(index)
+            tx, ty, roll = tx + mx * k * self.scale, ty + my * k * self.scale, roll + mroll * k
+            yaw, grow = yaw * k, grow * k
         z0 = self.template.face_mm
-        s = z0 / (z0 + dz)
+        s = z0 / (z0 + dz) * (1.0 + grow)
         c, sn = s * math.cos(math.radians(roll)), s * math.sin(math.radians(roll))
         nx, ny = self.template.nose_xy
-        M = np.array([[c, -sn, 0.0], [sn, c, 0.0]])
+        cy = math.cos(math.radians(yaw))  # a small turn, drawn as compression about the nose
+        M = np.array([[c * cy, -sn, 0.0], [sn * cy, c, 0.0]])
         M[:, 2] = np.array([nx + tx, ny + ty]) - M[:, :2] @ np.array([nx, ny])
         return M, dz
 
@@ -139,6 +152,13 @@ class Renderer:
         b = self.script.blink(index)
         if b > 0:
             d += b * self.blink.d
+        nz = self.script.nuisance
+        if nz is not None:
+            for talk in nz.talks:
+                a = talk.opening(index, self.script.fps) * talk.amplitude_px
+                if a > 0:
+                    d += a * self.talk.d
+                    dz += a * self.talk.dz
         return d, dz
 
     def render(self, index: int) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -182,6 +202,9 @@ class Renderer:
                            borderMode=cv2.BORDER_REPLICATE)
             zfg[ry0:ry1, rx0:rx1] = np.where(zr > 0, zr + dd[..., 2], 0)
         color = cv2.blendLinear(fg, tpl.background_color, alpha, 1.0 - alpha)
+        hand_alpha = hand_depth = None
+        if self.script.nuisance is not None:
+            color, hand_alpha, hand_depth = self._nuisance_layers(index, color, M)
         rng = np.random.default_rng([self.seed, index])
         if self.config.color_noise > 0:
             b = np.frombuffer(rng.bytes(h * w * 3), np.uint8).reshape(h, w, 3)
@@ -189,6 +212,8 @@ class Renderer:
                                  cv2.LUT(b, self._lut_neg))
         person = (alpha > 0.5) & (zfg > 0)
         clean = np.where(person, zfg + np.float32(dz_head), tpl.background_depth)
+        if hand_alpha is not None:
+            clean = np.where(hand_alpha > 0.5, hand_depth, clean).astype(np.float32)
         cfg = self.config.depth_noise
         if cfg is None:
             depth = np.clip(np.rint(clean), 0, 65535).astype(np.uint16)
@@ -198,8 +223,34 @@ class Renderer:
             uni = (uni + 0.5) * np.float32(1.0 / 256.0)
             lum = cv2.cvtColor(color, cv2.COLOR_RGB2GRAY)
             depth = d415_depth(clean, normal, uni, lum, tpl.intrinsics.fx, cfg)
+        nz = self.script.nuisance
+        if nz is not None and nz.jpeg_quality is not None:  # video compression
+            ok, buf = cv2.imencode(".jpg", color, [cv2.IMWRITE_JPEG_QUALITY, nz.jpeg_quality])
+            color = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if ok else color
         meta = {"au": self.script.au_activations(index), "blink": self.script.blink(index)}
         return color, depth, meta
+
+    def _nuisance_layers(self, index: int, color: np.ndarray, M: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Lighting drift and a hand over the face (:mod:`rt_sfamnet.sim.nuisance`):
+        (colour H×W×3 uint8, hand alpha H×W float32 or None, hand depth H×W mm or None)."""
+        nz = self.script.nuisance
+        h, w = self.shape
+        g, slope = nz.lighting.factors(index / self.script.fps)
+        out = color
+        if g != 1.0 or slope != 0.0:
+            ramp = (1.0 + slope * (np.arange(w, dtype=np.float32) - w / 2) / w) * np.float32(g)
+            out = np.clip(color * ramp[None, :, None], 0, 255).astype(np.uint8)
+        for hand in nz.hands:
+            amount = hand.position(index)
+            if amount <= 0:
+                continue
+            nose = M[:, :2] @ np.asarray(self.template.nose_xy, np.float64) + M[:, 2]
+            a, col, dep = hand_layer(self.shape, (float(nose[0]), float(nose[1])), self._iod,
+                                     hand, amount, self.template.face_mm)
+            out = (out * (1.0 - a[..., None]) + col * a[..., None]).clip(0, 255).astype(np.uint8)
+            return out, a, dep
+        return out, None, None
 
     def frame(self, index: int) -> RGBDFrame:
         """Frame ``index`` as an :class:`~rt_sfamnet.frames.RGBDFrame` (timestamp index / fps)."""

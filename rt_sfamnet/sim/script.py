@@ -27,6 +27,7 @@ import numpy as np
 from rt_sfamnet.emotions import EMOTIONS7, normalise_emotion
 from rt_sfamnet.errors import ConfigError
 from rt_sfamnet.sim.aus import AU_HANDLES, EMOTION_PROTOTYPES
+from rt_sfamnet.sim.nuisance import Nuisance, make_nuisance
 
 MICRO_ONSET_APEX_S = (0.07, 0.25)
 MICRO_MAX_S = 0.5
@@ -142,6 +143,7 @@ class Script:
     expressions: list[Expression] = field(default_factory=list)
     blinks: list[Blink] = field(default_factory=list)
     motion: HeadMotion = field(default_factory=HeadMotion)
+    nuisance: Nuisance | None = None  # unlabelled head moves, talking, hands, light, noise
 
     def __post_init__(self) -> None:
         if self.n_frames < 1:
@@ -274,7 +276,8 @@ def place_blinks(rng: np.random.Generator, n_frames: int, fps: float, busy: list
 
 def generate_script(seed: int, n_frames: int, fps: float = 30.0, micro_fraction: float = 0.6,
                     gap_s: tuple[float, float] = (1.0, 2.6), emotions: list[str] | None = None,
-                    blinks: bool = True, head_motion: bool = True) -> Script:
+                    blinks: bool = True, head_motion: bool = True,
+                    nuisance: bool = False) -> Script:
     """A random, deterministic script: expressions separated by ``gap_s`` pauses.
 
     Args:
@@ -286,8 +289,16 @@ def generate_script(seed: int, n_frames: int, fps: float = 30.0, micro_fraction:
         emotions: emotions to cycle through (shuffled per cycle); default all 7.
         blinks: add unlabelled blinks.
         head_motion: add head drift and jitter (otherwise the head is still).
+        nuisance: add what a person in front of a camera does besides expressions, all
+            unlabelled (:mod:`rt_sfamnet.sim.nuisance`: head moves at real speeds, talking, a
+            hand over the face, lighting drift, per-video noise and compression) and blink
+            more often (every 2-5 s), with 2-4.5 s between expressions to make room. The
+            events come from a separate random stream, so scripts without them are exactly
+            what they were before this option existed.
     """
     rng = np.random.default_rng([int(seed), 1234])
+    if nuisance:  # room between expressions for the unlabelled events
+        gap_s = (max(gap_s[0], 2.0), max(gap_s[1], 4.5))
     pool = [normalise_emotion(e) for e in (emotions or list(EMOTIONS7))]
     order: list[str] = []
     exprs: list[Expression] = []
@@ -308,10 +319,15 @@ def generate_script(seed: int, n_frames: int, fps: float = 30.0, micro_fraction:
         exprs.append(e)
         t = e.offset + int(round(rng.uniform(*gap_s) * fps))
     busy = [(e.onset, e.offset) for e in exprs]
-    bl = place_blinks(rng, n_frames, fps, busy) if blinks else []
+    every = (2.0, 5.0) if nuisance else (3.0, 7.0)
+    bl = place_blinks(rng, n_frames, fps, busy, every_s=every) if blinks else []
     motion = HeadMotion(seed=int(seed)) if head_motion else HeadMotion(
         seed=int(seed), drift_px=0.0, roll_deg=0.0, dz_mm=0.0, jitter_px=0.0)
-    return Script(n_frames, fps, exprs, bl, motion)
+    extra = None
+    if nuisance:
+        extra = make_nuisance(int(seed), n_frames, fps,
+                              busy + [(b.start, b.end) for b in bl])
+    return Script(n_frames, fps, exprs, bl, motion, extra)
 
 
 def script_intervals(script: Script, subject: str = "sim", video: str = "seed0",

@@ -63,6 +63,12 @@ class Source(ABC):
         """True expression intervals in this stream's frame numbers, if known."""
         return None
 
+    @property
+    def has_depth(self) -> bool:
+        """False for a colour-only source (video, webcam, folder without depth); known before
+        :meth:`open`, since it chooses the weights (:func:`rt_sfamnet.weights.default_weights`)."""
+        return True
+
     def seek(self, index: int) -> None:
         """Continue iteration at frame ``index`` (only where ``seekable``)."""
         from rt_sfamnet.errors import SourceError

@@ -227,6 +227,17 @@ class FolderSource(Source):
         return len(self._numbers) if self._numbers else None
 
     @property
+    def has_depth(self) -> bool:
+        """False when the folder holds no depth frames (looked up before :meth:`open`; a
+        folder that cannot be read counts as RGB-D, and :meth:`open` reports it)."""
+        if self._opened:
+            return self.depth_dir is not None
+        try:
+            return find_frame_folders(self.path)[2] is not None
+        except SourceError:
+            return True
+
+    @property
     def numbers(self) -> list[int]:
         """The file numbers in play order (available after :meth:`open`)."""
         return list(self._numbers)

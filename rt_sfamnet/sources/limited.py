@@ -76,3 +76,7 @@ class LimitedSource(Source):
     @property
     def ground_truth(self) -> list[Interval] | None:
         return self.inner.ground_truth
+
+    @property
+    def has_depth(self) -> bool:
+        return self.inner.has_depth

@@ -37,7 +37,15 @@ between exactly equal heights may differ between machines. Without exact ties th
 the same as SciPy's (tested).
 """
 
-from rt_sfamnet.spotting.config import TYPES, SpottedInterval, SpottingConfig, TypeParams
+from rt_sfamnet.spotting.config import (
+    SCHEDULE_KEYS,
+    TYPES,
+    SpottedInterval,
+    SpottingConfig,
+    TypeParams,
+    spotting_changes,
+    spotting_config,
+)
 from rt_sfamnet.spotting.offline import (
     evaluate_peak,
     release_peaks,
@@ -51,6 +59,7 @@ from rt_sfamnet.spotting.offline import (
 from rt_sfamnet.spotting.streaming import StreamingSpotter
 
 __all__ = [
+    "SCHEDULE_KEYS",
     "TYPES",
     "SpottedInterval",
     "SpottingConfig",
@@ -64,4 +73,6 @@ __all__ = [
     "smooth_curves",
     "spot",
     "spot_curves",
+    "spotting_changes",
+    "spotting_config",
 ]

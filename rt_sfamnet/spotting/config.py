@@ -4,8 +4,9 @@ docstring."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, Literal, NamedTuple
 
 from rt_sfamnet.errors import ConfigError
 
@@ -140,6 +141,34 @@ class SpottingConfig:
             raise ValueError(f"kind must be 'micro' or 'macro', found {kind!r}")
         p.validate()
         return p
+
+
+SCHEDULE_KEYS = ("frame_skip", "fps")
+"""The :class:`SpottingConfig` values that belong to the sample schedule, not to the user:
+:func:`spotting_config` always sets them."""
+
+
+def spotting_config(values: Mapping[str, Any] | None, frame_skip: int, fps: float,
+                    where: str = "spotting") -> SpottingConfig:
+    """The one way to build a :class:`SpottingConfig` for a schedule: ``values`` (the
+    weights' and the user's spotting values, unknown keys raise ConfigError naming
+    ``where``) with ``frame_skip`` and ``fps`` set from the schedule. A ``frame_skip`` or
+    ``fps`` in ``values`` is ignored: the schedule decides (the engine's settings, LOSO
+    evaluation and the tuning all call this).
+    """
+    from rt_sfamnet.config import config_from_mapping
+
+    merged = {k: v for k, v in dict(values or {}).items() if k not in SCHEDULE_KEYS}
+    merged.update(frame_skip=int(frame_skip), fps=float(fps))
+    return config_from_mapping(SpottingConfig, merged, where)
+
+
+def spotting_changes(config: SpottingConfig) -> dict[str, Any]:
+    """The values of ``config`` that differ from the release's defaults (the schedule's
+    ``frame_skip`` and ``fps`` left out): what a report or the app shows as "changed"."""
+    default = SpottingConfig()
+    return {f.name: getattr(config, f.name) for f in fields(SpottingConfig)
+            if f.name not in SCHEDULE_KEYS and getattr(config, f.name) != getattr(default, f.name)}
 
 
 def _pick(value, default):

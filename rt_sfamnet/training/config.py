@@ -44,6 +44,12 @@ class TrainConfig:
             ``release_exact`` needs), ``"rise"`` (macro-expressions' rise samples positive
             too) or ``"phases"`` (rise and the second half of the decline;
             :func:`rt_sfamnet.datasets.labels.pseudo_labels`). The network is the same.
+        neutral_recognition: what the recognition loss does with samples labelled
+            ``neutral`` (no expression): ``"ignore"`` (the release: CE weight 0) or
+            ``"uniform"`` (a cross-entropy towards equal probabilities of the emotion
+            classes: a face that shows no expression carries no emotion, so the emotion
+            probabilities of still faces, blinks, talking and head motion stay flat instead
+            of whatever the untrained head gives).
     """
 
     emotions: int = 4
@@ -66,6 +72,7 @@ class TrainConfig:
     init_weights: str | None = None
     release_exact: bool = False
     mae_labels: Literal["none", "rise", "phases"] = "none"
+    neutral_recognition: Literal["ignore", "uniform"] = "ignore"
 
     def __post_init__(self) -> None:
         if self.emotions not in (4, 7):
@@ -80,6 +87,12 @@ class TrainConfig:
             raise ValueError(f"mae_labels must be 'none', 'rise' or 'phases', found {self.mae_labels!r}")
         if self.release_exact and self.mae_labels != "none":
             raise ValueError("release_exact trains on the release's ME-only labels (mae_labels 'none')")
+        if self.neutral_recognition not in ("ignore", "uniform"):
+            raise ValueError(f"neutral_recognition must be 'ignore' or 'uniform', found "
+                             f"{self.neutral_recognition!r}")
+        if self.release_exact and self.neutral_recognition != "ignore":
+            raise ValueError("release_exact trains the release's recognition loss "
+                             "(neutral_recognition 'ignore')")
         if self.mode == "finetune" and self.init_weights:
             raise ValueError("init_weights and finetune_from exclude each other")
 

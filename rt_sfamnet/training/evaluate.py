@@ -17,11 +17,9 @@ from rt_sfamnet.training.fit import predict
 
 
 def _spotting_config(frame_skip: int, overrides: dict[str, Any], fps: float = 30.0):
-    from rt_sfamnet.config import config_from_mapping
-    from rt_sfamnet.spotting import SpottingConfig
+    from rt_sfamnet.spotting import spotting_config
 
-    return config_from_mapping(SpottingConfig, {"fps": float(fps), **overrides,
-                                                "frame_skip": frame_skip}, "spotting")
+    return spotting_config(overrides, frame_skip, fps)
 
 
 def _gt_for_emotions(intervals: Sequence[Interval], emotions: int) -> list[Interval]:

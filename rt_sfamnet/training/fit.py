@@ -149,7 +149,8 @@ def train_model(train: tuple[np.ndarray, np.ndarray, np.ndarray], cfg: TrainConf
         k = torch.randint(0, len(fac), (idx.shape[0],), generator=gen, device=device)
         xb = (_prep(X[idx].float(), input_scale, cfg.clip) * fac[k].view(-1, 1, 1, 1)
               ).contiguous(memory_format=fmt)
-        loss = _loss(model, xb, ys[idx], yc[idx], w, cfg.lam)
+        loss = _loss(model, xb, ys[idx], yc[idx], w, cfg.lam,
+                     cfg.neutral_recognition == "uniform")
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -186,15 +187,35 @@ def _prep(x, input_scale: float, clip: float | None):
     return x.clamp_(-float(clip), float(clip)) if clip is not None else x
 
 
-def _loss(model, xb, ys, yc, w, lam: float):
+def _loss(model, xb, ys, yc, w, lam: float, neutral_uniform: bool = False):
+    spot, logits = model(xb[:, 0:1], xb[:, 1:2], xb[:, 2:3])
+    return loss_from_outputs(spot, logits, ys, yc, w, lam, neutral_uniform)
+
+
+def loss_from_outputs(spot, logits, ys, yc, w, lam: float, neutral_uniform: bool = False):
+    """``lam · MSE(spot, ys) + (1 − lam) · CE`` (the release's loss, torch tensors).
+
+    Args:
+        spot: N×1 or N scores after the sigmoid. logits: N×C (neutral last). ys: N float
+            targets in [0, 1]. yc: N int64 classes. w: C class weights of the CE (the
+            release: balanced over the emotions, 0 for neutral).
+        neutral_uniform: also pull the samples of class ``C − 1`` (neutral) towards equal
+            probabilities of the emotion classes: ``mean_k(−log p_k)`` over the emotions,
+            averaged over those samples, added to the CE.
+    Returns:
+        A 0-d tensor.
+    """
     import torch
 
-    spot, logits = model(xb[:, 0:1], xb[:, 1:2], xb[:, 2:3])
     mse = torch.mean((spot.reshape(-1) - ys) ** 2)
     logp = torch.log_softmax(logits, dim=1)
     nll = -logp.gather(1, yc.view(-1, 1)).reshape(-1)
     wi = w[yc]
     ce = (wi * nll).sum() / wi.sum().clamp_min(1e-12)
+    if neutral_uniform:
+        neutral = yc == logits.shape[1] - 1
+        if bool(neutral.any()):
+            ce = ce + (-logp[neutral, :-1].mean(dim=1)).mean()
     return lam * mse + (1.0 - lam) * ce
 
 

@@ -40,23 +40,42 @@ def _portable(x: Any) -> Any:
     return x
 
 
+def training_data(cfg: TrainConfig, cache_meta: dict[str, Any]) -> str | list[str] | None:
+    """``provenance["training_data"]`` of weights trained on this cache: its dataset kind
+    (synthetic, casme3, recordings -> own-recordings), mixed with what the starting weights
+    (``init_weights``, or ``finetune_from``'s final model) were trained on."""
+    from rt_sfamnet.weights import DATASET_TRAINING_DATA, load_weights, merge_training_data
+
+    kinds = [DATASET_TRAINING_DATA.get(str(cache_meta.get("dataset")))]
+    init = cfg.init_weights or (Path(cfg.finetune_from) / "final.safetensors"
+                                if cfg.finetune_from else None)
+    if init is not None and Path(init).is_file():  # ours or an official .pkl (casme3)
+        kinds.append(list(load_weights(init)[1].training_data))
+    return merge_training_data(*kinds)
+
+
 def _weights_meta(cfg: TrainConfig, cache_meta: dict[str, Any], input_scale: float,
                   provenance: dict[str, Any]):
     from rt_sfamnet.weights import WeightsMeta
 
     total = float(cache_meta.get("input_scale", 1.0)) * float(input_scale)
     provenance = _portable(provenance)
+    data = training_data(cfg, cache_meta)
+    if data is not None and "training_data" not in provenance:
+        provenance = {**provenance, "training_data": data}
     if cfg.clip is not None:
         provenance = {**provenance, "input_clip": float(cfg.clip)}
     return WeightsMeta(emotions=cfg.emotions, flow_mode=cache_meta.get("flow", "hybrid"),
                        input_scale=total, frame_skip=int(cache_meta["frame_skip"]),
-                       provenance=provenance)
+                       provenance=provenance,
+                       registration=(cache_meta.get("features") or {}).get("registration",
+                                                                            "none"))
 
 
 #: TrainConfig fields that must agree for a run folder to be resumed or merged.
 RESUME_KEYS = ("emotions", "steps", "batch_size", "lr", "lam", "neg_ratio", "clip", "aug_min",
                "aug_max", "aug_step", "mode", "seed", "input_scale", "init_weights",
-               "release_exact", "mae_labels")
+               "release_exact", "mae_labels", "neutral_recognition")
 
 
 class Run:

@@ -243,3 +243,61 @@ def test_stopping_early_publishes_the_intervals_the_offline_spotter_finds(tmp_pa
     got = [(iv.type, iv.onset, iv.offset) for iv in read_intervals(out / "events.csv")]
     assert got == expected
     assert expected, "thresholds of 0 make the offline spotter find intervals to compare"
+
+
+def test_summary_says_what_the_network_was_fed_and_trained_on(tmp_path, weights_file, capsys,
+                                                               monkeypatch):
+    from tests.weights_helpers import weights_dir
+
+    # the simulator with depth and weights that do not record their training data
+    out = tmp_path / "sim"
+    assert main(["analyze", "sim:duration=0.5", "--out", str(out), "--weights",
+                 str(weights_file), "--no-progress", "--device", "cpu"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert (s["depth"], s["input"], s["training_data"], s["zero_depth_experiment"],
+            s["warnings"]) == (True, "depth: hybrid-flow model", None, False, [])
+    assert "warning" not in capsys.readouterr().err
+    # --flow-mode optical without --weights picks the optical-flow weights
+    monkeypatch.setattr("rt_sfamnet.weights.WEIGHTS_DIR", weights_dir(tmp_path / "w"))
+    out = tmp_path / "optical"
+    assert main(["analyze", "sim:duration=0.5", "--out", str(out), "--flow-mode", "optical",
+                 "--no-progress", "--device", "cpu"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert Path(s["weights"]).name == "sfamnet-4emo-optical.safetensors"
+    assert s["features"]["mode"] == "optical" and s["training_data"] == "synthetic"
+    assert s["input"] == "depth available: optical-flow model (depth not used)"
+    assert s["warnings"] == []  # synthetic weights on the simulator: nothing to flag
+
+
+def test_synthetic_weights_on_a_real_recording_are_flagged(tmp_path, clip_path, capsys):
+    """The test clip without its simulator sidecar is, as far as anyone can tell, a recording
+    of a person: the bundled (synthetic-trained) weights say so on stderr and in the summary."""
+    bare = tmp_path / "session.db3"
+    bare.symlink_to(clip_path)
+    out = tmp_path / "o"
+    assert main(["analyze", str(bare), "--out", str(out), "--seconds", "0.5",
+                 "--no-progress", "--device", "cpu"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["training_data"] == "synthetic" and s["depth"] is True
+    assert len(s["warnings"]) == 1 and "synthetic faces only" in s["warnings"][0]
+    err = [ln for ln in capsys.readouterr().err.splitlines() if "warning" in ln]
+    assert err == [f"rt-sfamnet analyze: warning: {bare}: {s['warnings'][0]}"]
+
+
+def test_depth_weights_on_a_source_without_depth_are_refused(tmp_path, capsys, monkeypatch):
+    from tests.weights_helpers import BUNDLED, colour_only_folder, weights_dir
+
+    folder = colour_only_folder(tmp_path / "EP01")
+    out = tmp_path / "o"
+    rc = main(["analyze", str(folder), "--out", str(out), "--weights",
+               str(BUNDLED / "sfamnet-4emo.safetensors"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1
+    assert "source has no depth" in err[0] and "--zero-depth-experiment" in err[0]
+    assert not (out / "summary.json").exists()
+    # no weights named and no optical weights installed: one line, nothing run
+    monkeypatch.setattr("rt_sfamnet.weights.WEIGHTS_DIR",
+                        weights_dir(tmp_path / "w", optical=False))
+    rc = main(["analyze", str(folder), "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "sfamnet-4emo-optical.safetensors" in err[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 
 import pytest
@@ -52,7 +53,10 @@ def test_no_display_falls_back_to_headless_analysis(monkeypatch, tmp_path, capsy
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.chdir(tmp_path)
-    code = main(["gui", "--source", str(CLIP), "--weights", weights])
+    # every analysis option of the app reaches the headless analysis (no rebuilt argv)
+    code = main(["gui", "--source", str(CLIP), "--weights", weights, "--flow-mode", "scene",
+                 "--spot", "micro_threshold=0.9", "--spot", "k_micro=4",
+                 "--no-weights-spotting"])
     err = capsys.readouterr().err
     assert code == 0, err[-3000:]
     assert "no display found" in err and "rt-sfamnet analyze" in err
@@ -61,7 +65,25 @@ def test_no_display_falls_back_to_headless_analysis(monkeypatch, tmp_path, capsy
         rows = list(csv.DictReader(fh))
     # 60 frames, a sample every 2nd frame, minus the k_SW window at the end
     assert len(rows) >= 20, (len(rows), err[-3000:])
-    assert (out / "events.csv").is_file() and (out / "summary.json").is_file()
+    assert (out / "events.csv").is_file()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["features"]["mode"] == "scene"
+    assert (summary["spotting"]["micro_threshold"], summary["spotting"]["k_micro"]) == (0.9, 4)
+
+
+def test_headless_options_are_the_apps_options():
+    from rt_sfamnet.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["gui", "--weights", "w.safetensors", "--emotions", "7", "--flow-mode", "optical",
+         "--device", "cpu", "--spot", "k_micro=3", "--no-weights-spotting"])
+    config = gui.headless_options(args).engine_config()
+    assert (config.weights, config.emotions, config.device) == ("w.safetensors", 7, "cpu")
+    assert config.features == {"mode": "optical"} and config.spotting == {"k_micro": 3}
+    assert config.weights_spotting is False and config.keep_maps is False
+    default = gui.headless_options(build_parser().parse_args(["gui"])).engine_config()
+    assert default.weights_spotting is True and default.spotting == {}
+    assert default.features is None
 
 
 def test_screenshot_after_quit_after(qtbot, tmp_path, weights):
@@ -107,3 +129,22 @@ def test_spotting_overrides_parse_json_values():
     assert parse_overrides(["k_micro=2", "variant=paper", "micro_threshold=0.6",
                                    "video_threshold=null"]) == {
         "k_micro": 2, "variant": "paper", "micro_threshold": 0.6, "video_threshold": None}
+
+
+def test_headless_fallback_passes_the_flow_mode_on(monkeypatch, tmp_path, capsys):
+    import json
+
+    from tests.weights_helpers import save_untrained
+
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.chdir(tmp_path)
+    optical = save_untrained(tmp_path / "optical.safetensors")
+    code = main(["gui", "--source", "sim:duration=0.5", "--weights", str(optical),
+                 "--flow-mode", "optical", "--zero-depth-experiment"])
+    assert code == 0, capsys.readouterr().err[-3000:]
+    summary = json.loads((tmp_path / "out" / "demo" / "summary.json").read_text())
+    assert summary["features"]["mode"] == "optical"
+    # the simulator has depth: the experiment flag changes nothing and says so
+    assert summary["zero_depth_experiment"] is False and summary["depth"] is True

@@ -16,6 +16,7 @@ def test_import_and_info(reference_dir, tmp_path, capsys):
     assert main(["weights", "import", str(pkl), "--emotions", "4", "--out", str(out)]) == 0
     model, meta = load_weights(out)
     assert meta.emotions == 4 and meta.provenance["file"] == "subject_2.pkl"
+    assert meta.training_data == ("casme3",)  # real RGB-D faces (issue 21 §5)
     capsys.readouterr()
     assert main(["weights", "info", str(out)]) == 0
     info = json.loads(capsys.readouterr().out)

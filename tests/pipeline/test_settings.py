@@ -72,3 +72,31 @@ def test_frame_skip_and_window_follow_backend_and_rate():
     assert resolve_settings(EngineConfig(), None, "cpu", None).fps == 30.0
     with pytest.raises(ConfigError):
         resolve_settings(EngineConfig(), None, "tpu", 30)
+
+
+def test_one_function_sets_the_schedule_of_every_spotting_config():
+    """The engine's settings, LOSO evaluation and the tuning build a spotting config the same
+    way: the values given, with frame_skip and fps from the schedule (never from the values)."""
+    from rt_sfamnet.spotting import spotting_changes, spotting_config
+    from rt_sfamnet.training.evaluate import _spotting_config
+    from rt_sfamnet.tuning import _config
+
+    values = {"k_micro": 4, "fps": 60.0, "frame_skip": 5, "micro_threshold": 0.4}
+    want = spotting_config(values, 3, 25.0)
+    assert (want.frame_skip, want.fps, want.k_micro, want.micro_threshold) == (3, 25.0, 4, 0.4)
+    assert _spotting_config(3, values, 25.0) == want
+    assert _config(values, 3, 25.0) == want
+    settings = resolve_settings(EngineConfig(frame_skip=3, spotting=values), None, "cpu", 25.0)
+    assert settings.spotting == want
+    assert settings.spotting_changed == spotting_changes(want) == {
+        "k_micro": 4, "micro_threshold": 0.4}
+    with pytest.raises(ConfigError, match="k_mikro"):
+        spotting_config({"k_mikro": 1}, 2, 30.0)
+
+
+def test_the_flow_modes_are_listed_once():
+    from rt_sfamnet import weights
+    from rt_sfamnet.features import FLOW_MODES
+
+    assert FLOW_MODES[0] == FeatureConfig().mode == "hybrid"
+    assert weights.FLOW_MODES is FLOW_MODES

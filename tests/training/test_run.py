@@ -124,3 +124,26 @@ def test_cuda_fold_matches_its_own_rerun(cache, tmp_path):
     a = Run(cache, tmp_path / "a", cfg).run_fold("spNO.1")
     assert a["train"]["device"].startswith("cuda")
     assert np.isfinite(a["train"]["loss"])
+
+
+def test_weights_record_what_they_were_trained_on(cache, tmp_path):
+    """provenance["training_data"] comes from the cache's dataset kind, mixed with what the
+    starting weights were trained on."""
+    from rt_sfamnet.model import SFAMNet
+    from rt_sfamnet.training.run import training_data
+    from rt_sfamnet.weights import WeightsMeta, read_meta, save_weights
+
+    assert cache.meta["dataset"] == "synthetic-maps"
+    Run(cache, tmp_path / "r0", TrainConfig(steps=0, threads=1)).run_fold("spNO.2")
+    assert read_meta(tmp_path / "r0" / "folds" / "spNO.2.safetensors").training_data == (
+        "synthetic",)
+    p = tmp_path / "casme3.safetensors"
+    save_weights(SFAMNet(4), p, WeightsMeta(emotions=4, provenance={"training_data": "casme3"}))
+    Run(cache, tmp_path / "r1", TrainConfig(init_weights=str(p), steps=0, threads=1)
+        ).run_fold("spNO.2")
+    assert read_meta(tmp_path / "r1" / "folds" / "spNO.2.safetensors").training_data == (
+        "synthetic", "casme3")
+    cfg = TrainConfig(steps=0)
+    assert training_data(cfg, {"dataset": "casme3"}) == "casme3"
+    assert training_data(cfg, {"dataset": "recordings"}) == "own-recordings"
+    assert training_data(cfg, {"dataset": "something-else"}) is None

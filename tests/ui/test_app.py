@@ -104,12 +104,19 @@ def test_end_of_recording_notice(window):
     assert not window.playback.playing
 
 
-def test_export_names_a_recording_whose_name_starts_with_sim_after_its_file():
-    from ui.export import _subject_video
+def test_export_names_subject_and_video_as_the_command_does():
+    from rt_sfamnet.intervals import Interval
+    from rt_sfamnet.pipeline.results import subject_video
+    from ui.export import session_table
+    from ui.history import ScoreHistory
 
-    assert _subject_video("sim:seed=3", None) == ("sim", "sim_seed=3")
-    assert _subject_video("sim", None) == ("sim", "sim")
-    assert _subject_video("simone_take2.db3", None) == ("recording", "simone_take2")
+    # a recording whose name starts with "sim" is named after its file, not as the simulator
+    assert subject_video("recordings/simone_take2.db3") == ("live", "simone_take2")
+    assert subject_video("camera") == ("live", "camera")
+    truth = [Interval("s7", "take3", 1, 2, 3, "micro", "positive")]
+    table = session_table(ScoreHistory(), [spotted("micro", 2, 14, "positive", 0.7)],
+                          ("negative", "positive"), 30.0, "x.db3", truth)
+    assert [(e["subject"], e["video"]) for e in table.events] == [("s7", "take3")]
 
 
 def test_export_csv_and_json(window, tmp_path):
@@ -135,6 +142,35 @@ def test_export_csv_and_json(window, tmp_path):
     data = json.loads(files[2].read_text())
     assert data["class_names"][1] == "positive" and len(data["frames"]) == 10
     assert data["frames"][0]["macro_smoothed"] == pytest.approx(0.2)
+    # the JSON rows have every column of the CSV rows (frames.csv's), in the same order
+    assert list(data["frames"][0]) == list(rows[0])
+    assert list(rows[0])[3:9] == ["face_found", "face_x0", "face_y0", "face_size", "depth_ok",
+                                  "gap"]
+    assert data["frames"][3]["argmax_class"] == rows[3]["argmax_class"] == "positive"
+
+
+def test_json_export_has_gap_box_and_depth_columns(window, tmp_path):
+    import dataclasses
+
+    res = make_results(range(0, 12, 2), maps=False)
+    res[1] = dataclasses.replace(res[1], box=(40, 52, 128), depth_ok=False)
+    res[2] = dataclasses.replace(res[2], score=None, probs=None, label=None, face_found=False,
+                                 reason="no_face")
+    res[3] = dataclasses.replace(res[3], score=None, probs=None, label=None, face_found=False,
+                                 reason="no_face")
+    window.apply_update(make_update(12, results=res))
+    window.class_names = ("negative", "positive", "surprise", "others", "neutral")
+    data = json.loads(window.export(tmp_path / "gaps.json", "json")[2].read_text())
+    fr = data["frames"]
+    assert (fr[1]["face_x0"], fr[1]["face_y0"], fr[1]["face_size"]) == (40, 52, 128)
+    assert fr[0]["face_x0"] is None and fr[1]["depth_ok"] is False and fr[0]["depth_ok"] is True
+    assert [r["gap"] for r in fr] == ["", "", "no_face", "no_face", "", ""]
+    assert fr[2]["score"] is None and fr[2]["argmax_class"] == "" and fr[2]["prob_neutral"] is None
+    assert data["gaps"] == [{"reason": "no_face", "first": 4, "last": 6, "samples": 2}]
+    with window.export(tmp_path / "gaps.csv", "csv")[2].open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["gap"] for r in rows] == [r["gap"] for r in fr]
+    assert rows[1]["face_size"] == "128" and rows[1]["depth_ok"] == "0"
     # a folder that does not exist is an error in the window, not a crash
     assert window.export(tmp_path / "missing" / "x.csv") == []
     assert window.banner.kind == "error" and "does not exist" in window.banner.text()

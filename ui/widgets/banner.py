@@ -7,8 +7,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
 
 
 class MessageBanner(QFrame):
-    """Shows one message; ``kind`` is ``"error"`` (red, stays until closed or replaced) or
-    ``"info"`` (blue, hides itself after ``info_timeout_ms``).
+    """Shows one message; ``kind`` is ``"error"`` (red, stays until closed or replaced),
+    ``"warning"`` (amber, stays) or ``"info"`` (blue, hides itself after ``info_timeout_ms``).
 
     Tests read :attr:`kind` and :meth:`text`; every shown message is also appended to
     :attr:`history` as ``(kind, text)``.
@@ -45,6 +45,9 @@ class MessageBanner(QFrame):
     def show_error(self, text: str) -> None:
         self._show("error", text)
 
+    def show_warning(self, text: str) -> None:
+        self._show("warning", text)
+
     def show_info(self, text: str, sticky: bool = False) -> None:
         self._show("info", text)
         if not sticky:
@@ -54,8 +57,9 @@ class MessageBanner(QFrame):
         self._timer.stop()
         self.kind = kind
         self.history.append((kind, text))
-        self.setObjectName("bannerError" if kind == "error" else "bannerInfo")
-        self.icon.setText("⚠" if kind == "error" else "ℹ")
+        self.setObjectName({"error": "bannerError", "warning": "bannerWarning"}.get(
+            kind, "bannerInfo"))
+        self.icon.setText("ℹ" if kind == "info" else "⚠")
         self.label.setText(text)
         # re-polish so the object-name style sheet rule applies
         self.style().unpolish(self)

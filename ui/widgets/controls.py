@@ -135,9 +135,11 @@ class PlaybackBar(QWidget):
 
 class StatusPanel:
     """Readouts in the window's status bar: source, backend, input fps, analysed/s, latency,
-    drops. ``fields`` maps each name to its QLabel (tests read them)."""
+    drops, weights, model (what the network is fed and was trained on, e.g. "no depth:
+    optical-flow model · trained on synthetic faces"). ``fields`` maps each name to its
+    QLabel (tests read them)."""
 
-    NAMES = ("source", "backend", "input", "analysed", "latency", "drops", "weights")
+    NAMES = ("source", "backend", "input", "analysed", "latency", "drops", "weights", "model")
 
     def __init__(self, bar: QStatusBar) -> None:
         self.fields: dict[str, QLabel] = {}
@@ -161,6 +163,10 @@ class StatusPanel:
     def set_weights(self, text: str) -> None:
         self.fields["weights"].setText(text)
         self.fields["weights"].setToolTip(text)
+
+    def set_model(self, text: str) -> None:
+        self.fields["model"].setText(text)
+        self.fields["model"].setToolTip(text)
 
     def set_stats(self, stats: Any) -> None:
         """Fill the readouts from an ``EngineStats``-like object."""

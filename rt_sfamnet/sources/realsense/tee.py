@@ -192,6 +192,10 @@ class RecordingTee(Source):
     def ground_truth(self) -> Any:
         return self.inner.ground_truth
 
+    @property
+    def has_depth(self) -> bool:
+        return self.inner.has_depth
+
     def __getattr__(self, name: str) -> Any:  # speed, registered, set_options, ...
         if name == "inner":
             raise AttributeError(name)
