@@ -160,7 +160,7 @@ def test_report_without_the_source_says_so(analysis, tmp_path):
 def test_report_of_a_folder_that_is_not_an_analysis(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "expected frames.csv" in err[0]
+    assert len(err) == 1 and "expected an analysis folder" in err[0]
 
 
 def test_attention_at_replays_the_apex_sample(analysis):
