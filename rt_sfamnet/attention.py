@@ -310,10 +310,11 @@ class AttentionWorker:
     live overlay (the newest sample while the overlay is on) and ``benchmarks/pipeline.py
     --attention``.
 
-    The overlay must never slow the analysis down: computations start at most every
-    ``min_interval_s`` (an overlay needs a few updates a second, not one per sample), and
-    the thread runs at a lower scheduling priority (``nice`` + 10, Linux; elsewhere the
-    normal one), so under CPU contention the engine's threads go first.
+    The overlay must not slow the analysis down: computations start at most every
+    ``min_interval_s`` (an overlay needs a few updates a second, not one per sample), so
+    the worker costs at most ~5 x 3.4 ms of CPU a second (``benchmarks/attention.py``).
+    (A lower thread priority was tried and dropped: a descheduled thread holding the GIL
+    would stall the engine's threads; it measured no better.)
 
     Args:
         probe: an :class:`AttentionProbe`.
@@ -362,14 +363,8 @@ class AttentionWorker:
         self._thread.join(timeout)
 
     def _loop(self) -> None:
-        import os
-        import threading
         import time
 
-        try:  # Linux: a thread's own nice value; the engine's threads go first
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except (AttributeError, OSError):  # pragma: no cover - other systems
-            pass
         start = -float("inf")
         while True:
             with self._cond:
