@@ -137,3 +137,25 @@ def test_export_writes_the_report_with_the_live_overlay_on(window, weights_file,
     assert (tmp_path / "session_scores.svg").is_file()
     qtbot.waitUntil(lambda: "Report written" in window.banner.text(), timeout=10_000)
     window.close()
+
+
+def test_review_selection_pins_the_overlay_to_the_apex(window, tmp_path):
+    import shutil
+
+    from rt_sfamnet.intervals import Interval, write_intervals
+    from tests.ui.helpers import CLIP
+
+    folder = tmp_path / "lab"
+    (folder / "c").mkdir(parents=True)
+    shutil.copy(CLIP, folder / "c.db3")
+    write_intervals(folder / "c" / "events.csv", [
+        Interval("", "", 10, 16, 26, "micro", "happy"),
+        Interval("", "", 30, 41, 50, "macro", "surprise")])
+    window.spec = str(folder / "c.db3")
+    r = window.review
+    assert r.set_active(True)  # selects the first interval
+    assert window.attention.pinned == 16
+    r.select(1)
+    assert window.attention.pinned == 41
+    r.set_active(False)
+    assert window.attention.pinned is None
