@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from rt_sfamnet.attention import STREAMS
 from rt_sfamnet.report.results import finite
 
-__all__ = ["event_figure", "heat_lut", "overlay_heat", "plot_curves", "png_bytes"]
+__all__ = ["MAX_ALPHA", "event_figure", "heat_lut", "heat_rgba", "overlay_heat", "plot_curves",
+           "png_bytes"]
 
 HEAT_CMAP = "turbo"
 MAP_CMAP = "RdBu_r"
@@ -42,17 +42,41 @@ def heat_lut(name: str = HEAT_CMAP) -> np.ndarray:
     return (cmap(np.linspace(0.0, 1.0, 256))[:, :3] * 255.0 + 0.5).astype(np.uint8)
 
 
-def overlay_heat(rgb: np.ndarray, heat: np.ndarray, lut: np.ndarray, alpha: float = 0.45
-                 ) -> np.ndarray:
-    """Blend a heat map over an image.
+#: Opacity (0-255) of an overlay pixel at heat 1; heat 0 is transparent.
+MAX_ALPHA = 170
+
+
+def heat_rgba(heat: np.ndarray, lut: np.ndarray, max_alpha: int = MAX_ALPHA) -> np.ndarray:
+    """A heat map as a translucent layer (the report's overlays and the app's).
 
     Args:
-        rgb: ``H x W x 3`` uint8 (e.g. the 128 x 128 face crop, or a colourised input map).
+        heat: ``H x W`` float in [0, 1] (values outside are clipped).
+        lut: ``256 x 3`` uint8 colour table (low = index 0).
+        max_alpha: opacity (0-255) at heat 1; it grows linearly from 0 at heat 0, so cold
+            regions leave the image underneath visible.
+
+    Returns:
+        ``H x W x 4`` uint8 RGBA.
+    """
+    h = np.clip(np.asarray(heat, dtype=np.float32), 0.0, 1.0)
+    if h.ndim != 2:
+        raise ValueError(f"heat must be H x W, found shape {h.shape}")
+    out = np.empty(h.shape + (4,), np.uint8)
+    out[..., :3] = np.asarray(lut, np.uint8)[np.rint(h * 255.0).astype(np.intp), :3]
+    out[..., 3] = np.rint(h * max_alpha).astype(np.uint8)
+    return out
+
+
+def overlay_heat(rgb: np.ndarray, heat: np.ndarray, lut: np.ndarray,
+                 max_alpha: int = MAX_ALPHA) -> np.ndarray:
+    """Blend a heat map over an image (:func:`heat_rgba` composited).
+
+    Args:
+        rgb: ``H x W x 3`` uint8 (e.g. the 128 x 128 face crop).
         heat: ``h x w`` float in [0, 1] (e.g. a 42 x 42 attention map), resized bilinearly to
             ``H x W`` (same field of view: the maps are the crop, area-resized).
         lut: ``256 x 3`` uint8 colour table (:func:`heat_lut`).
-        alpha: weight of the colour at heat 1; it scales with the heat, so cold regions keep
-            the image.
+        max_alpha: opacity at heat 1 (0-255).
 
     Returns:
         ``H x W x 3`` uint8.
@@ -67,9 +91,9 @@ def overlay_heat(rgb: np.ndarray, heat: np.ndarray, lut: np.ndarray, alpha: floa
         raise ValueError(f"heat must be 2-D, found shape {h.shape}")
     h = cv2.resize(np.clip(h, 0.0, 1.0), (img.shape[1], img.shape[0]),
                    interpolation=cv2.INTER_LINEAR)
-    colour = np.asarray(lut, np.float32)[np.rint(h * 255.0).astype(np.intp)]
-    a = (alpha * (0.35 + 0.65 * h))[..., None]
-    return np.clip(img.astype(np.float32) * (1.0 - a) + colour * a + 0.5, 0, 255).astype(np.uint8)
+    layer = heat_rgba(h, lut, max_alpha).astype(np.float32)
+    a = layer[..., 3:] / 255.0
+    return np.clip(img * (1.0 - a) + layer[..., :3] * a + 0.5, 0, 255).astype(np.uint8)
 
 
 def png_bytes(rgb: np.ndarray) -> bytes:
@@ -183,6 +207,8 @@ def event_figure(evidence: Any, class_names: tuple[str, ...], path: str | Path,
         class_names: the network's classes (to name the emotion Grad-CAM explains).
         path: the ``.png`` to write.
     """
+    from rt_sfamnet.attention import STREAMS
+
     plt = _plt()
     ev, att = evidence.event, evidence.attention
     lut = heat_lut()

@@ -1,31 +1,14 @@
-"""Attention overlays: a heat map in [0, 1] as a translucent RGBA layer, and its colour scale.
-
-The colours are the report's (matplotlib ``turbo`` through pyqtgraph: blue = low, red = high,
-as the paper's Fig. 7); the opacity grows with the value, so cold regions leave the image
-underneath visible.
-"""
+"""Attention overlays in the app: the report's translucent layer
+(:func:`rt_sfamnet.report.figures.heat_rgba`) with pyqtgraph's ``turbo`` table (the report's
+colours: blue = low, red = high, as the paper's Fig. 7) and a 0-1 colour scale."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
-#: Opacity (0-255) of a pixel at heat 1; heat 0 is transparent.
-MAX_ALPHA = 170
-CMAP = "turbo"
-
-
-def heat_rgba(heat: np.ndarray, lut: np.ndarray, max_alpha: int = MAX_ALPHA) -> np.ndarray:
-    """``H x W`` float in [0, 1] -> ``H x W x 4`` uint8 RGBA (colour from ``lut``, 256 x 3
-    uint8; alpha ``max_alpha * heat``)."""
-    h = np.clip(np.asarray(heat, dtype=np.float32), 0.0, 1.0)
-    if h.ndim != 2:
-        raise ValueError(f"heat must be H x W, found shape {h.shape}")
-    idx = np.rint(h * 255.0).astype(np.intp)
-    out = np.empty(h.shape + (4,), np.uint8)
-    out[..., :3] = np.asarray(lut, np.uint8)[idx, :3]
-    out[..., 3] = np.rint(h * max_alpha).astype(np.uint8)
-    return out
+from rt_sfamnet.report.figures import HEAT_CMAP as CMAP  # the report's overlay, one definition
+from rt_sfamnet.report.figures import MAX_ALPHA, heat_rgba
 
 
 def heat_lut() -> np.ndarray:
