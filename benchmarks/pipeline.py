@@ -12,6 +12,12 @@ Usage::
 
     python benchmarks/pipeline.py [--source recordings/demo.db3] [--modes realtime,afap]
         [--weights FILE] [--device auto|cpu|cuda] [--frame-skip N] [--repeat-afap N]
+        [--attention off|on|both]
+
+``--attention on`` does what the GUI's attention overlay does: after every poll the newest
+scored sample is offered to a latest-only :class:`rt_sfamnet.attention.AttentionWorker`
+(CBAM gates + Grad-CAM on its own thread); ``both`` runs each mode with it off, then on,
+back to back (the maps are kept in both runs, as the GUI keeps them).
 """
 
 from __future__ import annotations
@@ -39,19 +45,25 @@ def default_source() -> str:
     return "sim:seed=1,duration=30"
 
 
-def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predictor) -> dict:
+def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predictor,
+             attention: bool = False) -> dict:
     from rt_sfamnet.pipeline import Engine, EngineConfig
     from rt_sfamnet.sources import make_source
 
     src = make_source(source_spec)
     cfg = EngineConfig(realtime=realtime, frame_skip=args.frame_skip, device=args.device,
-                       keep_maps=False, weights=args.weights)
+                       keep_maps=args.attention != "off", weights=args.weights)
+    worker = None
+    if attention:  # the GUI's overlay: the newest scored sample of each poll, latest only
+        from rt_sfamnet.attention import AttentionProbe, AttentionWorker
+
+        worker = AttentionWorker(AttentionProbe.from_predictor(predictor), lambda k, a: None)
     # the engine resolves the weights' spotting values itself, as analyze and the GUI do
     engine = Engine(src, cfg, predictor=predictor)
     lat: list[float] = []
     rows = scored = 0
     events: list = []
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     engine.start()
     error = None
     try:
@@ -63,6 +75,9 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
                     scored += 1
                     lat.append(r.latency_ms)
             events += u.intervals
+            newest = [r for r in u.results if r.maps is not None]
+            if worker is not None and newest:
+                worker.offer(newest[-1].frame, newest[-1].maps)
             if u.error is not None:
                 error = f"{type(u.error).__name__}: {u.error}"
                 break
@@ -73,7 +88,9 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
             time.sleep(0.02)
     finally:
         engine.stop()
-    wall = time.perf_counter() - t0
+        if worker is not None:
+            worker.close()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     st = engine.stats()
     arr = np.asarray(lat) if lat else np.asarray([np.nan])
     p50, p95 = (float(v) for v in np.percentile(arr, [50, 95]))
@@ -85,6 +102,7 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
         "k_sw": st.k_sw,
         "frames_in": st.frames_in,
         "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),  # CPU time of the whole process (all threads)
         "input_fps": round(st.frames_in / wall, 2),
         "samples_scheduled": rows,
         "samples_scored": scored,
@@ -98,6 +116,8 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
         "batch_size_mean": round(st.batch_size_mean, 2),
         "events": len(events),
         "error": error,
+        "attention": None if worker is None else {"computed": worker.computed,
+                                                  "replaced": worker.replaced},
     }
     gt = engine.ground_truth
     if gt and error is None:
@@ -133,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--frame-skip", type=int, default=None)
     ap.add_argument("--max-seconds", type=float, default=None, help="cut each run after this")
+    ap.add_argument("--attention", default="off", choices=("off", "on", "both"),
+                    help="the GUI's attention overlay on the newest sample (both: off, then on)")
     ap.add_argument("--json", action="store_true", help="accepted; output is always JSON")
     args = ap.parse_args(argv)
 
@@ -153,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(0)
         predictor = Predictor(SFAMNet(4), WeightsMeta(emotions=4), device=device, threads=1)
         weights = f"untrained (seed 0): {exc}"
-    runs = [run_once(source, m.strip() == "realtime", args, predictor)
-            for m in args.modes.split(",") if m.strip()]
+    overlay = {"off": (False,), "on": (True,), "both": (False, True)}[args.attention]
+    runs = [run_once(source, m.strip() == "realtime", args, predictor, attention=a)
+            for m in args.modes.split(",") if m.strip() for a in overlay]
     report = {
         "benchmark": "pipeline",
         "machine": {

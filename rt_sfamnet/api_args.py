@@ -135,6 +135,9 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "speed": _number,
     "release_spotting": _flag,
     "weights_spotting": _flag,
+    "zero_depth_experiment": _flag,
+    "overwrite": _flag,
+    "fps": _number,
 }
 """What each API argument must be: a check returning None when the value is fine, else the
 words for what was expected."""

@@ -51,6 +51,8 @@ ACTION_SPECS: dict[str, tuple[str, _Shortcut, str, bool]] = {
     "act_depth": ("Depth view", "D", "Show the depth view", True),
     "act_maps": ("Input maps", "M", "Show the network's input maps", True),
     "act_landmarks": ("Landmarks", "L", "Draw the 468 face landmarks", True),
+    "act_attention": ("Attention overlay", "G", "Overlay where the network looks (Grad-CAM, "
+                      "CBAM) on the face and the input maps, for the newest sample", True),
     "act_quit": ("Quit", QKeySequence.StandardKey.Quit, "Quit", False),
 }
 
@@ -79,6 +81,7 @@ class Actions:
     act_depth: QAction
     act_maps: QAction
     act_landmarks: QAction
+    act_attention: QAction
     act_quit: QAction
     #: Escape (leaves full screen)
     act_escape: QAction
@@ -190,7 +193,7 @@ def _menus(window: QMainWindow, acts: dict[str, QAction],
         window, m_engine.addMenu("Flow mode"),
         [("from weights" if m is None else m, m) for m in (None, *FLOW_MODES)])
     m_view = bar.addMenu("&View")
-    for name in ("act_depth", "act_maps", "act_landmarks", "act_fullscreen"):
+    for name in ("act_depth", "act_maps", "act_landmarks", "act_attention", "act_fullscreen"):
         m_view.addAction(acts[name])
     window_actions = _choice_group(window, m_view.addMenu("Score window"),
                                    [(f"{s:g} s", float(s)) for s in PLOT_WINDOWS_S])

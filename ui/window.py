@@ -26,6 +26,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow
 
 from ui import dialogs, theme
+from ui.attention import AttentionController
 from ui.drawing import UpdateDrawer
 from ui.history import EventLog, ScoreHistory
 from ui.layout import build_panels
@@ -134,6 +135,8 @@ class MainWindow(QMainWindow):
         self.timer.start()
         # review mode: its own actions, Review menu, dock and plot overlay (ui/review)
         self.review = ReviewController(self)
+        # the attention overlay: View ▸ Attention overlay / Attention map (ui/attention)
+        self.attention = AttentionController(self)
         self.session.check_camera()
 
     @property
@@ -377,6 +380,7 @@ class MainWindow(QMainWindow):
                 gc.freeze()
                 self._frozen_after_results = True
             draw.results(update.results)
+            self.attention.offer(update.results)  # nothing unless the overlay is on
         draw.curves(getattr(update, "curves", None) or {})
         draw.intervals(update.intervals)
         now = time.monotonic()
@@ -557,6 +561,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Export failed: {describe_error(exc)}")
             return []
         self.banner.show_info("Exported " + ", ".join(str(f) for f in files))
+        self.attention.export_report(files[0])  # <stem>_report.html, on the worker thread
         return files
 
     # ================================================================== shutdown
@@ -573,6 +578,7 @@ class MainWindow(QMainWindow):
         self.view.save()
         self.settings.sync()
         self.session.shutdown()
+        self.attention.close()
         self.engine = None
         super().closeEvent(event)
 

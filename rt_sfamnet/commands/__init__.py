@@ -8,6 +8,7 @@ stays fast. :data:`COMMANDS` lists the modules in the order ``--help`` shows the
 COMMANDS: tuple[str, ...] = (
     "gui",
     "analyze",
+    "report",
     "record",
     "simulate",
     "dataset",

@@ -97,6 +97,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "file is refused unless --overwrite; the source itself always")
     parser.add_argument("--overwrite", action="store_true",
                         help="let --record replace an existing file (never the source itself)")
+    parser.add_argument("--attention", action="store_true",
+                        help="also write OUT/attention/event_NNN.png: each event's face at "
+                        "onset, apex and offset, its input maps and attention at the apex")
+    parser.add_argument("--report", action="store_true",
+                        help="also write OUT/report.html (as `rt-sfamnet report OUT`)")
     parser.add_argument("--camera", action="append", default=[], metavar="KEY=VALUE",
                         help="a camera control for a camera source: exposure, auto_exposure, "
                         "laser_power, emitter, visual_preset, color_exposure, "
@@ -165,15 +170,31 @@ def _analyze_one(opts: Any, source: str, out: Path, stop: Any, quiet: bool) -> A
     return result, written
 
 
+def _evidence(out: Path, report: bool, quiet: bool) -> None:
+    """``--attention`` / ``--report``: the per-event PNGs and the HTML report of ``out``."""
+    from rt_sfamnet.report.html import build_report, write_attention
+
+    if report:  # the report writes the PNGs it links to
+        path = build_report(out)
+    else:
+        pngs, problem = write_attention(out)
+        path = f"{len(pngs)} event figures in {out / 'attention'}" + (f" ({problem})" if problem else "")
+    if not quiet:
+        print(f"wrote {path}")
+
+
 def run(args: argparse.Namespace) -> int:
     return run_sources([str(s) for s in args.source], Path(args.out), options(args),
-                       json_out=bool(args.json))
+                       json_out=bool(args.json), attention=bool(getattr(args, "attention", False)),
+                       report=bool(getattr(args, "report", False)))
 
 
-def run_sources(sources: list[str], out: Path, opts: Any, json_out: bool = False) -> int:
+def run_sources(sources: list[str], out: Path, opts: Any, json_out: bool = False,
+                attention: bool = False, report: bool = False) -> int:
     """Analyse ``sources`` with :class:`~rt_sfamnet.pipeline.analysis.AnalysisOptions`
     ``opts`` into ``out`` (``out/<stem>/`` each for several), print the summaries; returns
-    the exit status (0, 1 or 2; errors of one source raise)."""
+    the exit status (0, 1 or 2; errors of one source raise). ``attention``/``report``: also
+    each folder's event PNGs / HTML report (:mod:`rt_sfamnet.report`)."""
     import threading
 
     from rt_sfamnet.errors import RtSfamnetError
@@ -199,6 +220,8 @@ def run_sources(sources: list[str], out: Path, opts: Any, json_out: bool = False
             summaries.append(written)
             if not json_out:
                 print(human_summary(written, out))
+            if result.error is None and "signum" not in got and (attention or report):
+                _evidence(out, report, json_out)
             error = result.error
             if "signum" in got and error is None:
                 break

@@ -32,8 +32,10 @@ __all__ = ["AnalysisOptions", "CLI_FIELDS", "CLI_ONLY", "run_analysis"]
 CLI_FIELDS = {"no_progress": "progress"}
 
 #: ``rt-sfamnet analyze`` arguments that are not options of an analysis: the sources and the
-#: output folder are the API's ``source`` and ``out``; ``--json`` prints the summary.
-CLI_ONLY = ("source", "out", "json")
+#: output folder are the API's ``source`` and ``out``; ``--json`` prints the summary;
+#: ``--attention`` and ``--report`` write files from the finished folder
+#: (:mod:`rt_sfamnet.report`; the API's ``rt_sfamnet.attention_at``).
+CLI_ONLY = ("source", "out", "json", "attention", "report")
 
 
 @dataclass

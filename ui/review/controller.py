@@ -145,6 +145,7 @@ class ReviewController(QObject):
                 self._restore_speed()
             self.session = None
             self.current = -1
+            self.window.attention.pin(None)  # the overlay follows the live samples again
             self.overlay.hide()
             self.dock.hide()
             self._set_enabled(False)
@@ -443,6 +444,8 @@ class ReviewController(QObject):
             self.overlay.hide()
         else:
             self.overlay.show(row.onset, row.apex, row.offset, self.window.fps)
+            # the attention overlay explains the sample at the apex while the loop plays
+            self.window.attention.pin(row.apex if row.apex is not None else row.onset)
             rng = self.loop_range()
             if rng is not None:
                 self._frame_plot(rng)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QRectF, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ui import theme
+from ui.widgets.heat import colour_scale, heat_lut, heat_rgba
 
 #: Stream names and units per flow mode (see ``rt_sfamnet.features.pair_maps``).
 STREAMS: dict[str, tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = {
@@ -64,6 +65,7 @@ class InputMapsView(QWidget):
         self.lut = cmap.getLookupTable(0.0, 1.0, 256)
         self.images: list[pg.ImageItem] = []
         self.captions: list[pg.TextItem] = []
+        self.attention_images: list[pg.ImageItem] = []
         for i in range(3):
             vb = self.plots.addViewBox(row=0, col=i, lockAspect=True, invertY=True,
                                        enableMouse=False)
@@ -76,8 +78,17 @@ class InputMapsView(QWidget):
             cap = pg.TextItem("", color="#f0f0f0", anchor=(0, 0), fill=pg.mkBrush(20, 20, 20, 170))
             cap.setPos(0.5, 0.5)
             vb.addItem(cap, ignoreBounds=True)
+            att = pg.ImageItem()  # the attention overlay of this stream (hidden until used)
+            att.setZValue(5)
+            att.setVisible(False)
+            vb.addItem(att)
+            att.setRect(QRectF(0, 0, 42, 42))
             self.images.append(img)
             self.captions.append(cap)
+            self.attention_images.append(att)
+        self.attention_scale = colour_scale()
+        self.plots.addItem(self.attention_scale, row=0, col=3)
+        self._heat_lut = heat_lut()
         layout.addWidget(self.plots, 1)
         self.uv_spin.valueChanged.connect(self._on_levels)
         self.w_spin.valueChanged.connect(self._on_levels)
@@ -139,7 +150,25 @@ class InputMapsView(QWidget):
             img.setImage(np.asarray(maps[i], np.float32), autoLevels=False, levels=(-r, r))
         self.maps_drawn += 1
 
+    def set_attention(self, heat: np.ndarray | None) -> None:
+        """Overlay ``3 x 42 x 42`` attention maps in [0, 1] (one per stream, u, v, w) on the
+        input maps with the colour scale; None hides them."""
+        if heat is None:
+            for att in self.attention_images:
+                att.setVisible(False)
+            self.attention_scale.setVisible(False)
+            return
+        heat = np.asarray(heat)
+        if heat.ndim != 3 or heat.shape[0] != 3:
+            raise ValueError(f"attention maps must be 3xHxW, found {heat.shape}")
+        for att, h in zip(self.attention_images, heat, strict=True):
+            att.setImage(heat_rgba(h, self._heat_lut), autoLevels=False)
+            att.setRect(QRectF(0, 0, h.shape[1], h.shape[0]))
+            att.setVisible(True)
+        self.attention_scale.setVisible(True)
+
     def clear(self) -> None:
         for img in self.images:
             img.clear()
+        self.set_attention(None)
         self.last_maps = None

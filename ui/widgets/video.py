@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from ui import theme
 from ui.imaging import DepthColorizer, depth_range
+from ui.widgets.heat import colour_scale, heat_lut, heat_rgba
 
 
 class _ImageView(pg.GraphicsLayoutWidget):
@@ -92,6 +93,31 @@ class VideoView(_ImageView):
         self._badge_timer = QTimer(self)
         self._badge_timer.setSingleShot(True)
         self._badge_timer.timeout.connect(lambda: self.event_badge.setVisible(False))
+        self._attention_layer()
+
+    def _attention_layer(self) -> None:
+        """The attention overlay on the face box and its colour scale (hidden until used)."""
+        self.attention = pg.ImageItem()
+        self.attention.setZValue(5)
+        self.attention.setVisible(False)
+        self.view.addItem(self.attention, ignoreBounds=True)
+        self.attention_scale = colour_scale()
+        self.addItem(self.attention_scale, row=0, col=1)
+        self._heat_lut = heat_lut()
+
+    def set_attention(self, heat: np.ndarray | None, box: tuple[int, int, int] | None = None
+                      ) -> None:
+        """Overlay a ``42 x 42`` attention map in [0, 1] on the face crop ``box`` (``x0, y0,
+        size`` in frame pixels: the crop the network saw); None hides it."""
+        if heat is None or box is None:
+            self.attention.setVisible(False)
+            self.attention_scale.setVisible(False)
+            return
+        x0, y0, size = (float(v) for v in box)
+        self.attention.setImage(heat_rgba(heat, self._heat_lut), autoLevels=False)
+        self.attention.setRect(QRectF(x0, y0, size, size))
+        self.attention.setVisible(True)
+        self.attention_scale.setVisible(True)
 
     def flash_event(self, text: str, color: str, seconds: float = 2.5) -> None:
         """Show ``text`` (e.g. "ME · happy") on the video for ``seconds``, on ``color``."""
@@ -123,6 +149,7 @@ class VideoView(_ImageView):
 
     def clear_image(self, placeholder: str = "no source") -> None:
         super().clear_image(placeholder)
+        self.set_attention(None)
         self.set_observation(None)
         self.face_label.setText("")
         self.face_label.setVisible(False)
