@@ -11,7 +11,12 @@ whether the issue's targets are met:
 Usage::
 
     python benchmarks/pipeline.py [--source recordings/demo.db3] [--modes realtime,afap]
-        [--weights FILE] [--device auto|cpu|cuda] [--frame-skip N] [--repeat-afap N]
+        [--weights FILE] [--device auto|cpu|cuda] [--frame-skip N]
+        [--backend auto|sdk|rosbags]
+
+``--backend`` picks the recording reader (``auto``: the SDK where pyrealsense2 imports, as
+``analyze`` does; ``rosbags`` decodes only the frames a scheduled window uses). The report
+gives ``frames_decoded``: recording frames whose pixels were decoded.
 """
 
 from __future__ import annotations
@@ -39,11 +44,36 @@ def default_source() -> str:
     return "sim:seed=1,duration=30"
 
 
+def _count_decodes():
+    """Count the recording frames whose pixels are loaded from now on (with the SDK backend
+    the SDK has decoded every frame anyway); returns a function reading the count."""
+    import dataclasses
+
+    from rt_sfamnet.sources.realsense.playback import PlaybackSource
+
+    count = [0]
+    original = PlaybackSource._frame
+
+    def counting(self, ix, px):
+        def load(inner=px.load):
+            count[0] += 1
+            return inner()
+
+        return original(self, ix, dataclasses.replace(px, load=load))
+
+    PlaybackSource._frame = counting
+    return lambda: count[0]
+
+
 def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predictor) -> dict:
     from rt_sfamnet.pipeline import Engine, EngineConfig
     from rt_sfamnet.sources import make_source
 
-    src = make_source(source_spec)
+    options = {}
+    if Path(source_spec).suffix.lower() in (".db3", ".bag"):
+        options["backend"] = args.backend
+    src = make_source(source_spec, **options)
+    decoded = _count_decodes()
     cfg = EngineConfig(realtime=realtime, frame_skip=args.frame_skip, device=args.device,
                        keep_maps=False, weights=args.weights)
     # the engine resolves the weights' spotting values itself, as analyze and the GUI do
@@ -96,7 +126,9 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
         "latency_ms_max": round(float(np.nanmax(arr)), 2),
         "stage_ms": {k: [round(v[0], 2), round(v[1], 2)] for k, v in st.stage_ms.items()},
         "batch_size_mean": round(st.batch_size_mean, 2),
+        "frames_decoded": decoded(),
         "events": len(events),
+        "event_list": [[iv.onset, iv.offset, iv.type, iv.emotion] for iv in events],
         "error": error,
     }
     gt = engine.ground_truth
@@ -132,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", default=None)
     ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     ap.add_argument("--frame-skip", type=int, default=None)
+    ap.add_argument("--backend", default="auto", choices=("auto", "sdk", "rosbags"),
+                    help="recording reader")
     ap.add_argument("--max-seconds", type=float, default=None, help="cut each run after this")
     ap.add_argument("--json", action="store_true", help="accepted; output is always JSON")
     args = ap.parse_args(argv)

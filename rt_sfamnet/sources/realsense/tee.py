@@ -101,6 +101,7 @@ class RecordingTee(Source):
         self.fps = inner.fps
         self.seekable = inner.seekable
         self.live = inner.live
+        self.realtime = inner.realtime
         self.path = getattr(inner, "path", None)
         self._initial = None if record is None else Path(record)
         self.queue_size = int(queue_size)
@@ -183,6 +184,14 @@ class RecordingTee(Source):
     @property
     def intrinsics(self) -> Intrinsics | None:
         return self.inner.intrinsics
+
+    @property
+    def dropped(self) -> int:
+        return self.inner.dropped
+
+    @property
+    def registered(self) -> bool | None:
+        return self.inner.registered
 
     @property
     def frame_count(self) -> int | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,8 @@ import numpy as np
 import pytest
 
 from rt_sfamnet.errors import RecordingError, SourceError
-from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource, playback_source
+from rt_sfamnet.sources.realsense.playback import PlaybackSource, playback_source
+from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
 
 REPO = Path(__file__).resolve().parents[3]
 CLIP = REPO / "recordings" / "clip.db3"
@@ -24,9 +26,7 @@ BLOCK_SDK = "import sys; sys.modules['pyrealsense2'] = None; "
 
 def _sdk_frames(path: Path) -> tuple[list, object]:
     pytest.importorskip("pyrealsense2")
-    from rt_sfamnet.sources.realsense import PlaybackSource
-
-    with PlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="sdk").open() as s:
         return list(s), s.intrinsics
 
 
@@ -160,22 +160,25 @@ def test_damaged_recording_is_one_clear_error(tmp_path):
 
 def test_playback_source_uses_the_sdk_where_it_imports():
     pytest.importorskip("pyrealsense2")
-    assert type(playback_source(CLIP)).__name__ == "PlaybackSource"
+    assert playback_source(CLIP).backend == "sdk"
 
 
 def _run_without_sdk(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    # this checkout's package, whichever one is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))}
     return subprocess.run([sys.executable, "-c", BLOCK_SDK + code], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+                          text=True, cwd=cwd, timeout=600, env=env)
 
 
 def test_make_source_without_pyrealsense2_uses_rosbags(tmp_path):
     res = _run_without_sdk(
         "from rt_sfamnet.sources import make_source; "
-        f"s = make_source({str(CLIP)!r}); print(type(s).__name__); s.open(); "
+        f"s = make_source({str(CLIP)!r}); print(s.backend); s.open(); "
         "print(s.frame_count); import rt_sfamnet.sources.realsense.playback as p; "
         "print(p.__name__)", tmp_path)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["RosbagPlaybackSource", "60",
+    assert res.stdout.split() == ["rosbags", "60",
                                   "rt_sfamnet.sources.realsense.playback"]
     blocked = _run_without_sdk("import pyrealsense2", tmp_path)
     assert blocked.returncode != 0 and "pyrealsense2 halted" in blocked.stderr  # blocked
