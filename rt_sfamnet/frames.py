@@ -140,6 +140,11 @@ class LazyRGBDFrame(RGBDFrame):
     def depth(self) -> np.ndarray:  # type: ignore[override]
         return self._decoded()[1]
 
+    def __reduce__(self) -> tuple:
+        """Pickled (and copied) as the plain :class:`RGBDFrame` it decodes to."""
+        return (RGBDFrame, (self.color, self.depth, self.timestamp, self.index,
+                            self.intrinsics, self.meta))
+
     @property
     def decoded(self) -> bool:
         """True once the pixels have been decoded."""

@@ -3,6 +3,7 @@ backend, and a headless analysis that decodes exactly the frames its schedule us
 
 from __future__ import annotations
 
+import pickle
 import threading
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def test_lazy_frame_decodes_once_whichever_thread_asks_first():
     for t in threads:
         t.join(10)
     assert calls == [1] and seen == [900] * 6 and f.decoded and f.color[0, 0, 0] == 7
+    g = pickle.loads(pickle.dumps(f))  # travels as the plain frame it decodes to
+    assert type(g) is RGBDFrame and np.array_equal(g.depth, f.depth) and g.meta == f.meta
 
 
 def test_lazy_frame_checks_what_it_decodes():
