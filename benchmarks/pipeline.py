@@ -52,7 +52,9 @@ def _count_decodes():
     from rt_sfamnet.sources.realsense.playback import PlaybackSource
 
     count = [0]
-    original = PlaybackSource._frame
+    original = getattr(PlaybackSource, "_frame", None)
+    if original is None:  # an older checkout: frames decoded eagerly
+        return lambda: None
 
     def counting(self, ix, px):
         def load(inner=px.load):
@@ -70,7 +72,7 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
     from rt_sfamnet.sources import make_source
 
     options = {}
-    if Path(source_spec).suffix.lower() in (".db3", ".bag"):
+    if Path(source_spec).suffix.lower() in (".db3", ".bag") and args.backend != "auto":
         options["backend"] = args.backend
     src = make_source(source_spec, **options)
     decoded = _count_decodes()
@@ -81,6 +83,8 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
     lat: list[float] = []
     rows = scored = 0
     events: list = []
+    load0 = os.getloadavg()[0]
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     engine.start()
     error = None
@@ -104,6 +108,7 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
     finally:
         engine.stop()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0  # every thread of the process, the SDK's included
     st = engine.stats()
     arr = np.asarray(lat) if lat else np.asarray([np.nan])
     p50, p95 = (float(v) for v in np.percentile(arr, [50, 95]))
@@ -116,6 +121,10 @@ def run_once(source_spec: str, realtime: bool, args: argparse.Namespace, predict
         "frames_in": st.frames_in,
         "wall_s": round(wall, 3),
         "input_fps": round(st.frames_in / wall, 2),
+        "x_real_time": round(st.frames_in / wall / engine.fps, 2),
+        "cpu_s": round(cpu, 2),
+        "cpu_ms_per_frame": round(cpu / max(st.frames_in, 1) * 1e3, 2),
+        "load_average_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
         "samples_scheduled": rows,
         "samples_scored": scored,
         "samples_no_face": st.samples_no_face,
