@@ -15,7 +15,9 @@ SDK's; other depth goes through
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -45,6 +47,8 @@ def decode_image(msg: Any, kind: str) -> np.ndarray:
         if img is None:
             raise RecordingError(f"cannot decode a {kind} image ({fmt!r})")
         if kind == "color":  # the PNG holds true colours; OpenCV hands them back as BGR
+            if img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8:
+                return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)  # a channel swap, 20x a NumPy copy
             return np.ascontiguousarray(img[:, :, ::-1]) if img.ndim == 3 else np.repeat(
                 img[:, :, None], 3, axis=2)
         return img.astype(np.uint16, copy=False)
@@ -61,11 +65,29 @@ def _decode_pair(ix: RecordingIndex, cmsg: tuple[Any, bytes],
                  dmsg: tuple[Any, bytes] | None) -> tuple[np.ndarray, np.ndarray]:
     """The file's bytes of one colour (and depth) message -> (colour RGB, depth mm aligned)."""
     c, raw = cmsg
-    color = decode_image(ix.deserialize(raw, c.msgtype), "color")
     if dmsg is None:
+        color = decode_image(ix.deserialize(raw, c.msgtype), "color")
         return color, np.zeros(color.shape[:2], np.uint16)
     dc, draw = dmsg
-    return color, _depth_mm(ix, decode_image(ix.deserialize(draw, dc.msgtype), "depth"))
+    # depth on the helper thread while colour decodes here (OpenCV releases the GIL), so a
+    # frame's decoding holds up the stage that touched it for the longer of the two only
+    depth = _helper().submit(lambda: _depth_mm(ix, decode_image(
+        ix.deserialize(draw, dc.msgtype), "depth")))
+    color = decode_image(ix.deserialize(raw, c.msgtype), "color")
+    return color, depth.result()
+
+
+_HELPER: ThreadPoolExecutor | None = None
+_HELPER_LOCK = threading.Lock()
+
+
+def _helper() -> ThreadPoolExecutor:
+    """One daemon thread shared by every recording, made on first use."""
+    global _HELPER
+    with _HELPER_LOCK:
+        if _HELPER is None:
+            _HELPER = ThreadPoolExecutor(1, thread_name_prefix="rt-sfamnet-decode")
+        return _HELPER
 
 
 def _depth_mm(ix: RecordingIndex, raw: np.ndarray) -> np.ndarray:

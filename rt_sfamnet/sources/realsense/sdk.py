@@ -481,7 +481,8 @@ class SdkReader(RecordingReader):
             if r is None:
                 continue
             if not is_color:
-                depths[r] = f
+                if r >= ix.pair[want]:  # older depth pairs with no colour frame still due
+                    depths[r] = f
                 continue
             if r < want:
                 continue  # before the seek target
