@@ -67,7 +67,10 @@ class PlaybackSource(Source):
             options = {"stall_timeout_s": stall_timeout_s, "queue_size": queue_size}
         self.reader = make_reader(self.path, backend, **options)
         self.backend = self.reader.backend
-        self._index: RecordingIndex | None = None
+        self._index: RecordingIndex | None = None  # kept after close() for its numbers
+        self._opened = False
+        self._intrinsics: Intrinsics | None = None
+        self._registered: bool | None = None
         self._gt: list[Interval] | None = None
         self._lock = threading.Lock()
         self._pending_seek: int | None = None
@@ -77,9 +80,11 @@ class PlaybackSource(Source):
     # -- Source interface ---------------------------------------------------------------------
 
     def open(self) -> PlaybackSource:
-        if self._index is not None:
+        if self._opened:
             return self
         self._index = self.reader.open()
+        self._intrinsics, self._registered = self.reader.intrinsics, self.reader.registered
+        self._opened = True
         self.fps = self._index.fps
         gt = ground_truth_path(self.path)
         self._gt = read_intervals(gt) if gt.exists() else None
@@ -87,12 +92,12 @@ class PlaybackSource(Source):
         return self
 
     def close(self) -> None:
-        self._index = None
+        self._opened = False
         self.reader.close()
 
     @property
     def intrinsics(self) -> Intrinsics | None:
-        return None if self._index is None else self.reader.intrinsics
+        return self._intrinsics
 
     @property
     def frame_count(self) -> int | None:
@@ -101,12 +106,12 @@ class PlaybackSource(Source):
     @property
     def registered(self) -> bool | None:
         """True if depth is stored already aligned to colour (no alignment is run)."""
-        return None if self._index is None else self.reader.registered
+        return self._registered
 
     @property
     def ground_truth(self) -> list[Interval] | None:
         """The true intervals from ``<stem>.gt.csv`` beside the recording, if there is one."""
-        if self._gt is None and self._index is None:
+        if self._gt is None and not self._opened:
             gt = ground_truth_path(self.path)
             if gt.exists():
                 self._gt = read_intervals(gt)
@@ -127,7 +132,7 @@ class PlaybackSource(Source):
 
     def __iter__(self) -> Iterator[RGBDFrame]:
         ix = self._index
-        if ix is None:
+        if ix is None or not self._opened:
             raise SourceError(f"{self.name}: open() the source before iterating")
         while self._next < len(ix) or self._pending_seek is not None:
             with self._lock:
@@ -153,7 +158,8 @@ class PlaybackSource(Source):
             meta["depth_timestamp"] = ix.depth.stamps_ms[ix.pair[i]] / 1000.0
         else:
             meta.update(depth_timestamp=float("nan"), gap="missing_depth")
-        intr = self.reader.intrinsics
+        intr = self._intrinsics
+        assert intr is not None
         return LazyRGBDFrame(px.load, (intr.height, intr.width), ix.color.stamps_ms[i] / 1000.0,
                              ix.nominal[i], intr, meta)
 

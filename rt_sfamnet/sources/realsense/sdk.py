@@ -366,6 +366,8 @@ class SdkReader(RecordingReader):
         self._player: _Player | None = None
         self._fresh = False  # the player started by open() has delivered nothing yet
         self._conv: _FramesetConverter | None = None
+        self._stream = 0  # number of the newest pixels() iterator: only it owns the player
+        self._swap = threading.Lock()
 
     def open(self) -> RecordingIndex:
         if self.index is not None:
@@ -402,7 +404,8 @@ class SdkReader(RecordingReader):
     # -- the SDK's playback ----------------------------------------------------------------
 
     def _stop_player(self) -> None:
-        player, self._player = self._player, None
+        with self._swap:  # close() and a finished iterator may both stop it
+            player, self._player = self._player, None
         if player is not None:
             player.stop()
         self._queue.clear()  # drop what the old run left (and the SDK frames it holds)
@@ -430,6 +433,8 @@ class SdkReader(RecordingReader):
     def pixels(self, start: int) -> Iterator[RecordedPixels]:
         ix = self.index
         assert ix is not None, "open() the reader first"
+        self._stream += 1
+        mine = self._stream
         if not (start == 0 and self._fresh):
             seek_start = self._restart(start)
         else:
@@ -437,7 +442,8 @@ class SdkReader(RecordingReader):
         try:
             yield from self._play(ix, start, seek_start)
         finally:
-            self._stop_player()
+            if self._stream == mine:  # an iterator left behind must not stop a newer one's
+                self._stop_player()
 
     def _play(self, ix: RecordingIndex, want: int, seek_start: int) -> Iterator[RecordedPixels]:
         rs = _rs()

@@ -57,6 +57,7 @@ def test_rosbags_frames_are_decoded_on_first_touch_after_close_too():
     with PlaybackSource(CLIP, backend="rosbags") as src:
         frames = list(src)
     assert len(frames) == 60 and not any(f.decoded for f in frames)
+    assert src.frame_count == 60 and src.intrinsics == frames[0].intrinsics  # after close too
     assert frames[7].shape == (240, 320) and not frames[7].decoded
     ref = frames[7].color.copy()  # decoded now, from the file's bytes: no open file needed
     assert frames[7].decoded and frames[7].depth.dtype == np.uint16 and not frames[8].decoded
