@@ -11,11 +11,11 @@ alone; recordings also play without it (the rosbags backend). One concern per mo
                           index: numbering, colour/depth pairs, seek positions), file
                           checks, the ground-truth sidecar (:func:`ground_truth_path`)
 :mod:`.reader`            the backend-neutral :class:`.reader.RecordingReader` (index +
-                          decode) and :func:`.reader.make_reader` (SDK or rosbags)
+                          decode), the interface the backends implement
 :mod:`.rosbag`            :class:`.rosbag.RosbagReader`: the SDK-free backend (``rosbags``,
                           OpenCV), frames decoded lazily from the file's bytes
 :mod:`.playback`          :class:`PlaybackSource` (``.db3`` and ROS1 ``.bag``, seek) over
-                          either reader; :func:`.playback.playback_source`
+                          either reader; :func:`.playback.make_reader` picks the backend
 :mod:`.align`             :func:`.align.align_depth_to_color`: ``rs.align`` in NumPy
 :mod:`.camera`            :class:`CameraSource` (live D415), :func:`record_camera`,
                           :func:`connected_cameras`, :data:`CAMERA_MODES`

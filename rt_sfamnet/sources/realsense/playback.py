@@ -36,7 +36,34 @@ from rt_sfamnet.frames import Intrinsics, LazyRGBDFrame, RGBDFrame
 from rt_sfamnet.intervals import Interval, read_intervals
 from rt_sfamnet.sources.base import Source
 from rt_sfamnet.sources.realsense.index import RecordingIndex, ground_truth_path
-from rt_sfamnet.sources.realsense.reader import RecordedPixels, make_reader
+from rt_sfamnet.sources.realsense.reader import RecordedPixels, RecordingReader
+
+BACKENDS = ("auto", "sdk", "rosbags")
+
+
+def sdk_available() -> bool:
+    """True when pyrealsense2 imports (the SDK plays recordings and aligns depth)."""
+    try:
+        import pyrealsense2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_reader(path: str | Path, backend: str = "auto", **options: Any) -> RecordingReader:
+    """The :class:`RecordingReader` of ``backend`` (see :data:`BACKENDS`); ``"auto"`` takes
+    the SDK where pyrealsense2 imports, else rosbags. ``options`` go to the SDK reader
+    (``stall_timeout_s``, ``queue_size``). Raises SourceError for an unknown backend."""
+    if backend not in BACKENDS:
+        raise SourceError(f"recording backend must be one of {list(BACKENDS)}, found "
+                          f"{backend!r}")
+    if backend == "sdk" or (backend == "auto" and sdk_available()):
+        from rt_sfamnet.sources.realsense.sdk import SdkReader
+
+        return SdkReader(path, **options)
+    from rt_sfamnet.sources.realsense.rosbag import RosbagReader
+
+    return RosbagReader(path)
 
 
 class PlaybackSource(Source):

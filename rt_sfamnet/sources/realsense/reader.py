@@ -14,8 +14,10 @@ pairs, seek positions, intrinsics) and streams the pixels of colour ranks ``star
                           (no SDK; NumPy alignment, :mod:`.align`)
 ========================  ==================================================================
 
-:func:`open_reader` picks one (``"auto"``: the SDK where pyrealsense2 imports, else rosbags);
+:func:`~rt_sfamnet.sources.realsense.playback.make_reader` picks one (``"auto"``: the SDK
+where pyrealsense2 imports, else rosbags);
 :class:`~rt_sfamnet.sources.realsense.playback.PlaybackSource` is the one source over both.
+This module is the interface only: the backends import it, never the other way round.
 """
 
 from __future__ import annotations
@@ -27,11 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rt_sfamnet.errors import SourceError
 from rt_sfamnet.frames import Intrinsics
 from rt_sfamnet.sources.realsense.index import RecordingIndex
-
-BACKENDS = ("auto", "sdk", "rosbags")
 
 
 @dataclass(frozen=True)
@@ -88,28 +87,3 @@ class RecordingReader(ABC):
         """The pixels of colour ranks ``start``, ``start + 1``, ... to the end of the file,
         in order (a rank the file does not deliver is left out). Closing the iterator stops
         the reading. Raises RecordingError for a damaged or truncated file."""
-
-
-def sdk_available() -> bool:
-    """True when pyrealsense2 imports (the SDK plays recordings and aligns depth)."""
-    try:
-        import pyrealsense2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def make_reader(path: str | Path, backend: str = "auto", **options: object) -> RecordingReader:
-    """The reader of ``backend`` (see :data:`BACKENDS`); ``"auto"`` takes the SDK where
-    pyrealsense2 imports, else rosbags. ``options`` go to the SDK reader
-    (``stall_timeout_s``, ``queue_size``). Raises SourceError for an unknown backend."""
-    if backend not in BACKENDS:
-        raise SourceError(f"recording backend must be one of {list(BACKENDS)}, found "
-                          f"{backend!r}")
-    if backend == "sdk" or (backend == "auto" and sdk_available()):
-        from rt_sfamnet.sources.realsense.sdk import SdkReader
-
-        return SdkReader(path, **options)  # type: ignore[arg-type]
-    from rt_sfamnet.sources.realsense.rosbag import RosbagReader
-
-    return RosbagReader(path)

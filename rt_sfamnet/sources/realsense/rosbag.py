@@ -167,12 +167,4 @@ class RosbagReader(RecordingReader):
         return RecordedPixels(i, dmsg is not None, partial(_decode_pair, ix, cmsg, dmsg))
 
 
-def RosbagPlaybackSource(path: Any, **options: Any) -> Any:  # noqa: N802 - the former class
-    """:class:`~rt_sfamnet.sources.realsense.playback.PlaybackSource` on the rosbags backend
-    (frames decoded lazily, no SDK threads)."""
-    from rt_sfamnet.sources.realsense.playback import PlaybackSource
-
-    return PlaybackSource(path, backend="rosbags", **options)
-
-
-__all__ = ["RosbagPlaybackSource", "RosbagReader", "decode_image"]
+__all__ = ["RosbagReader", "decode_image"]

@@ -17,7 +17,6 @@ import pytest
 
 from rt_sfamnet.errors import RecordingError, SourceError
 from rt_sfamnet.sources.realsense.playback import PlaybackSource, playback_source
-from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
 
 REPO = Path(__file__).resolve().parents[3]
 CLIP = REPO / "recordings" / "clip.db3"
@@ -41,7 +40,7 @@ def _assert_same(a, b) -> None:
 def test_registered_recordings_give_the_sdks_frames(name, request):
     path = CLIP if name == "clip" else request.getfixturevalue(name)
     sdk, sdk_intr = _sdk_frames(path)
-    with RosbagPlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="rosbags").open() as s:
         ours = list(s)
         assert s.registered and s.intrinsics == sdk_intr
         assert len(sdk) == len(ours) and s.frame_count == ours[-1].index + 1
@@ -52,7 +51,7 @@ def test_registered_recordings_give_the_sdks_frames(name, request):
 
 
 def test_seek_gives_the_same_frames_as_playing_through():
-    with RosbagPlaybackSource(CLIP).open() as s:
+    with PlaybackSource(CLIP, backend="rosbags").open() as s:
         whole = list(s)
         s.seek(37)
         tail = list(s)
@@ -81,7 +80,7 @@ def test_unaligned_depth_within_the_stated_tolerance(tmp_path):
     path = tmp_path / "unaligned.db3"
     write_recording(frames, path, depth_intrinsics=di)
     sdk, _ = _sdk_frames(path)
-    with RosbagPlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="rosbags").open() as s:
         assert not s.registered
         ours = list(s)
     for a, b in zip(sdk, ours, strict=True):
@@ -151,11 +150,11 @@ def test_damaged_recording_is_one_clear_error(tmp_path):
     data = CLIP.read_bytes()
     bad.write_bytes(data[: len(data) // 3])
     with pytest.raises(RecordingError):
-        RosbagPlaybackSource(bad).open()
+        PlaybackSource(bad, backend="rosbags").open()
     text = tmp_path / "text.db3"
     text.write_text("not a recording")
     with pytest.raises(RecordingError, match="SQLite"):
-        RosbagPlaybackSource(text).open()
+        PlaybackSource(text, backend="rosbags").open()
 
 
 def test_playback_source_uses_the_sdk_where_it_imports():
