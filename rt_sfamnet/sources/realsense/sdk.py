@@ -501,6 +501,12 @@ class SdkReader(RecordingReader):
                 continue
             settling = False
             colors[r] = f
+        # Every frame is out: wait for the SDK's end notice before the sensors are stopped
+        # (stopping them while the SDK ends its playback aborts librealsense).
+        deadline = time.monotonic() + self.stall_timeout_s
+        while not ended and time.monotonic() < deadline:
+            items = self._queue.get_many(1, timeout=0.05)
+            ended = bool(items) and items[0][0] is self._player and items[0][1] is _END
 
     def _copy(self, rank: int, c: Any, d: Any | None) -> RecordedPixels:
         """Copy one colour frame (and its depth, aligned) out of the SDK."""
