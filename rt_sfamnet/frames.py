@@ -1,7 +1,10 @@
-"""Frame types shared by every stage: :class:`Intrinsics` and :class:`RGBDFrame`."""
+"""Frame types shared by every stage: :class:`Intrinsics`, :class:`RGBDFrame` and
+:class:`LazyRGBDFrame` (pixels decoded on first access)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -70,15 +73,83 @@ class RGBDFrame:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        c, d = self.color, self.depth
-        if c.ndim != 3 or c.shape[2] != 3 or c.dtype != np.uint8:
-            raise ValueError(f"color must be H×W×3 uint8, got {c.shape} {c.dtype}")
-        if d.ndim != 2 or d.dtype != np.uint16:
-            raise ValueError(f"depth must be H×W uint16 (mm), got {d.shape} {d.dtype}")
-        if d.shape != c.shape[:2]:
-            raise ValueError(f"depth {d.shape} is not aligned to color {c.shape[:2]}")
+        _check_pixels(self.color, self.depth)
 
     @property
     def shape(self) -> tuple[int, int]:
         """(height, width) in pixels."""
         return self.color.shape[0], self.color.shape[1]
+
+
+def _check_pixels(c: np.ndarray, d: np.ndarray) -> None:
+    """Shapes and dtypes of a frame's pixels (see :class:`RGBDFrame`); ValueError if wrong."""
+    if c.ndim != 3 or c.shape[2] != 3 or c.dtype != np.uint8:
+        raise ValueError(f"color must be H×W×3 uint8, got {c.shape} {c.dtype}")
+    if d.ndim != 2 or d.dtype != np.uint16:
+        raise ValueError(f"depth must be H×W uint16 (mm), got {d.shape} {d.dtype}")
+    if d.shape != c.shape[:2]:
+        raise ValueError(f"depth {d.shape} is not aligned to color {c.shape[:2]}")
+
+
+class LazyRGBDFrame(RGBDFrame):
+    """An :class:`RGBDFrame` whose ``color`` and ``depth`` are decoded on first access.
+
+    A recording's frames are read as the file's bytes and decoded only when a stage touches
+    their pixels, so frames no scheduled window uses cost no decoding. Decoding runs once
+    (thread-safe: the first thread to ask decodes, the others wait for it) and holds no SDK
+    object: ``load`` works from the file's bytes.
+
+    Args:
+        load: ``() -> (color, depth)`` with the shapes and dtypes of :class:`RGBDFrame`.
+        shape: (height, width) in pixels, known without decoding.
+        timestamp, index, intrinsics, meta: as in :class:`RGBDFrame`.
+    """
+
+    def __init__(self, load: Callable[[], tuple[np.ndarray, np.ndarray]],
+                 shape: tuple[int, int], timestamp: float, index: int,
+                 intrinsics: Intrinsics, meta: dict | None = None) -> None:
+        self._load: Callable[[], tuple[np.ndarray, np.ndarray]] | None = load
+        self._pixels: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.Lock()
+        self._shape = (int(shape[0]), int(shape[1]))
+        self.timestamp = timestamp
+        self.index = index
+        self.intrinsics = intrinsics
+        self.meta = {} if meta is None else meta
+
+    def _decoded(self) -> tuple[np.ndarray, np.ndarray]:
+        pixels = self._pixels
+        if pixels is None:
+            with self._lock:
+                if self._pixels is None:
+                    assert self._load is not None
+                    c, d = self._load()
+                    _check_pixels(c, d)
+                    if c.shape[:2] != self._shape:
+                        raise ValueError(f"decoded frame is {c.shape[:2]}, expected "
+                                         f"{self._shape}")
+                    self._pixels, self._load = (c, d), None  # the bytes are no longer needed
+                pixels = self._pixels
+        return pixels
+
+    @property  # type: ignore[override]
+    def color(self) -> np.ndarray:  # type: ignore[override]
+        return self._decoded()[0]
+
+    @property  # type: ignore[override]
+    def depth(self) -> np.ndarray:  # type: ignore[override]
+        return self._decoded()[1]
+
+    def __reduce__(self) -> tuple:
+        """Pickled (and copied) as the plain :class:`RGBDFrame` it decodes to."""
+        return (RGBDFrame, (self.color, self.depth, self.timestamp, self.index,
+                            self.intrinsics, self.meta))
+
+    @property
+    def decoded(self) -> bool:
+        """True once the pixels have been decoded."""
+        return self._pixels is not None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self._shape

@@ -13,7 +13,7 @@ used as a path nor rewritten (:func:`rt_sfamnet.datasets.cache.check_name`).
 :class:`RecordingVideo` has the interface :func:`rt_sfamnet.datasets.extract.extract_video`
 reads (``subject``, ``video``, ``n_frames``, ``fps``, ``intervals``, ``read_frame``), so
 ``rt-sfamnet extract --dataset recordings`` writes the same feature cache as for CAS(ME)^3.
-Frames are decoded by :class:`~rt_sfamnet.sources.realsense.rosbag.RosbagPlaybackSource`
+Frames are decoded by :class:`~rt_sfamnet.sources.realsense.PlaybackSource` with the rosbags backend
 (the same frames as the SDK's playback, without its threads), in order.
 """
 
@@ -82,9 +82,9 @@ class RecordingVideo:
 
     def _open(self) -> Any:
         if self._source is None:
-            from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+            from rt_sfamnet.sources.realsense.playback import PlaybackSource
 
-            self._source = RosbagPlaybackSource(self.path).open()
+            self._source = PlaybackSource(self.path, backend="rosbags").open()
         return self._source
 
     def read_frame(self, i: int, intrinsics: Intrinsics | None = None) -> RGBDFrame:
@@ -178,14 +178,14 @@ def _subject(recording: Path, names: list[str], source: Path) -> str:
 
 def load_recording(path: str | Path) -> RecordingVideo:
     """One recording with its intervals, frame count and frame rate."""
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    from rt_sfamnet.sources.realsense.playback import PlaybackSource
 
     p = Path(path)
     intervals, source, names = _labels(p)
     subject = _subject(p, names, source)
     intervals = [replace(iv, subject=subject, video=p.stem) for iv in intervals]
     try:
-        src = RosbagPlaybackSource(p).open()
+        src = PlaybackSource(p, backend="rosbags").open()
     except RtSfamnetError as exc:
         raise DatasetError(f"{p}: cannot be read as a recording: {exc}") from None
     try:

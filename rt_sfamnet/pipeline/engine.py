@@ -190,7 +190,7 @@ class Engine:
 
     @property
     def live(self) -> bool:
-        return bool(getattr(self.source, "live", False))
+        return bool(self.source.live)
 
     @property
     def drop_frames(self) -> bool:
@@ -289,7 +289,7 @@ class Engine:
 
     def seek(self, frame: int) -> None:
         """Continue at frame ``frame`` of a seekable source; resets the ring and the spotter."""
-        if not getattr(self.source, "seekable", False):
+        if not self.source.seekable:
             raise SourceError(f"{self.source.name} cannot seek (it is not a seekable recording)")
         if frame < 0:
             raise SourceError(f"seek: expected a frame index >= 0, found {frame}")
@@ -338,7 +338,7 @@ class Engine:
     def stats(self) -> EngineStats:
         """A snapshot of the live statistics."""
         p50, p95 = self._latency.percentiles()
-        source_dropped = int(getattr(self.source, "dropped", 0) or 0)
+        source_dropped = int(self.source.dropped)
         with self._st:
             c = self._c
             return EngineStats(
@@ -396,7 +396,8 @@ class Engine:
     def _capture_loop(self) -> None:
         pipe = self._pipe
         it = iter(self.source)
-        pace = self.config.realtime and not self.live
+        # files paced on request; a source standing for a camera always (the simulator)
+        pace = (self.config.realtime and not self.live) or self.source.realtime
         while not self._stop.is_set():
             if not self._running.is_set():
                 with self._ctl:

@@ -1,25 +1,33 @@
-"""Frame sources behind one factory, :func:`open_source`.
+"""Frame sources behind one factory, :func:`open_source` (:func:`make_source` builds one).
 
-========================  ==========================================  =====================
-spec                      Source                                      needs
-========================  ==========================================  =====================
-``"camera"``              live D415 (:mod:`.realsense`)               pyrealsense2, a D415
-``"sim"``                 synthetic RGB-D face camera (:mod:`.simulated`)  mediapipe (for faces)
-``*.bag`` / ``*.db3``     RealSense recording playback (:mod:`.realsense`)  pyrealsense2 or rosbags
-``*.mp4`` ``*.mov`` ...   video file, RGB only (:mod:`.video`)        PyAV
-``"webcam[:N|:PATH]"``    webcam, RGB only (:mod:`.webcam`)           OpenCV, a camera
+========================  ============================================  ======================
+spec                      Source                                        needs
+========================  ============================================  ======================
+``"camera"``,             live D415 (:mod:`.realsense`)                 pyrealsense2, a D415
+``"camera:SERIAL"``
+``"sim"``,                synthetic RGB-D face camera (:mod:`.simulated`)  mediapipe (for faces)
+``"sim:key=value,..."``
+``*.bag`` / ``*.db3``     RealSense recording playback                  rosbags (pyrealsense2
+                          (:class:`.realsense.PlaybackSource`)          is used where present)
+``*.mp4`` ``*.mov`` ...   video file, RGB only (:mod:`.video`)          PyAV
+``"webcam[:N|:PATH]"``    webcam, RGB only (:mod:`.webcam`)             OpenCV, a camera
 a directory               frame folder: CAS(ME)^3, CASME II, SAMM,
                           SMIC, MMEW layouts (:mod:`.folder`)
-========================  ==========================================  =====================
+========================  ============================================  ======================
 
 Timing: every source gives each frame its own ``timestamp``; ``Source.fps`` is the median
 rate where frame intervals vary (videos, webcams). ``fps=`` (``--fps``) sets the rate of a
 frame folder (and the simulator); a video, webcam or recording keeps its own timestamps.
 
-``"auto"`` (the camera if one is connected, else the demo recording) and ``"demo"`` (the
-bundled demo recording, generated on first use) name a choice: :func:`resolve_spec`
-(:mod:`.spec`) turns them into one of the specs above.
+Recordings play with pyrealsense2's playback where it imports and with ``rosbags`` (no SDK)
+elsewhere; ``backend="sdk"|"rosbags"`` picks one. ``"auto"`` (the camera if one is
+connected, else the demo recording) and ``"demo"`` (the bundled demo recording, generated on
+first use) name a choice: :func:`resolve_spec` (:mod:`.spec`) turns them into one of the
+specs above. Wrappers: :class:`.limited.LimitedSource` (the first seconds of a stream) and
+:class:`.realsense.tee.RecordingTee` (record while analysing).
 
+Every source implements :class:`.base.Source` (``live``, ``seekable``, ``realtime``,
+``dropped``, ``registered`` with defaults). No source paces itself: the engine does.
 Backends are imported only when asked for, so importing this package needs NumPy alone.
 """
 
@@ -85,7 +93,7 @@ def make_source(spec: str | Path, **options: Any) -> Source:
     path = Path(text)
     if path.suffix.lower() in RECORDING_SUFFIXES:
         # the SDK's playback where pyrealsense2 imports, else rosbags (no SDK needed)
-        from rt_sfamnet.sources.realsense.rosbag import playback_source
+        from rt_sfamnet.sources.realsense.playback import playback_source
 
         _own_timing("recording", text, options)
         return _build(f"recording {text}", playback_source, path, **options)

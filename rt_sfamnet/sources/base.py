@@ -8,7 +8,9 @@ it is also a context manager::
             ...
 
 Sources that replay a file set ``seekable = True`` and implement :meth:`Source.seek`.
-Sources that know the true expressions (the simulator, simulated recordings with their
+Sources never pace themselves: the engine releases frames on the wall clock where that is
+asked for (``EngineConfig.realtime``) or where the source stands for a camera it computes on
+demand (``realtime = True``, the simulator). Sources that know the true expressions (the simulator, simulated recordings with their
 ``.gt.csv`` sidecar) return them from :attr:`Source.ground_truth`.
 """
 
@@ -35,6 +37,9 @@ class Source(ABC):
         has_depth: False for RGB-only sources (video files, webcams, frame folders without
             depth): their frames carry all-zero depth. Known before :meth:`open`, since it
             chooses the weights (:func:`rt_sfamnet.weights.default_weights`).
+        realtime: True when the consumer must release the frames at ``fps`` on the wall
+            clock (a live stand-in that computes frames on demand: the simulator with
+            ``realtime``); a camera delivers at its own rate and leaves it False.
     """
 
     name: str = "source"
@@ -42,6 +47,20 @@ class Source(ABC):
     seekable: bool = False
     live: bool = False
     has_depth: bool = True
+    realtime: bool = False
+
+    @property
+    def dropped(self) -> int:
+        """Frames the source itself lost because its consumer was behind (a camera's
+        drop-oldest queue); 0 for sources that wait."""
+        return 0
+
+    @property
+    def registered(self) -> bool | None:
+        """Whether depth comes registered to colour as stored (True: no alignment step),
+        is aligned by the source (False: ``rs.align`` or its NumPy twin), or is unknown
+        (None, also before :meth:`open`). Frames are aligned to colour either way."""
+        return None
 
     @abstractmethod
     def open(self) -> Source:

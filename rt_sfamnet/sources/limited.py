@@ -35,6 +35,7 @@ class LimitedSource(Source):
         self.frames_read = 0
         self.live = inner.live
         self.seekable = False
+        self.realtime = inner.realtime
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -74,6 +75,14 @@ class LimitedSource(Source):
     @property
     def intrinsics(self) -> Intrinsics | None:
         return self.inner.intrinsics
+
+    @property
+    def dropped(self) -> int:
+        return self.inner.dropped
+
+    @property
+    def registered(self) -> bool | None:
+        return self.inner.registered
 
     @property
     def frame_count(self) -> int | None:

@@ -19,7 +19,6 @@ from typing import Any
 from rt_sfamnet.errors import SourceError
 from rt_sfamnet.frames import Intrinsics, RGBDFrame
 from rt_sfamnet.intervals import Interval
-from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.sources.base import Source
 
 _SPEC_KEYS = {
@@ -46,8 +45,8 @@ class SimulatedSource(Source):
         fps: frame rate.
         duration_s: length of the stream in seconds.
         script: a :class:`rt_sfamnet.sim.script.Script` to play instead of a random one.
-        realtime: pace frames at ``fps`` like a camera (then ``live`` is True), with
-            :class:`rt_sfamnet.pacing.Pacer`.
+        realtime: stand for a camera: ``live`` and ``realtime`` are True, so the engine
+            releases frames at ``fps`` (the source itself never waits).
         recipe: path of a recipe TOML (:mod:`rt_sfamnet.sim.recipe`); it sets everything
             except ``realtime``.
         render: :class:`rt_sfamnet.sim.render.RenderConfig` options.
@@ -89,7 +88,6 @@ class SimulatedSource(Source):
         self._render_config = render
         self._renderer: Any = None
         self._pos = 0
-        self._pacer = Pacer(self.fps)
         self.name = f"simulator (seed {self.seed})"
 
     @classmethod
@@ -150,11 +148,10 @@ class SimulatedSource(Source):
     def open(self) -> SimulatedSource:
         self._build()
         self._pos = 0
-        self._pacer.reset()
         return self
 
     def close(self) -> None:
-        self._pacer.reset()
+        pass
 
     @property
     def intrinsics(self) -> Intrinsics | None:
@@ -175,14 +172,11 @@ class SimulatedSource(Source):
         if not 0 <= index < n:
             raise SourceError(f"sim: cannot seek to frame {index}; expected 0..{n - 1}")
         self._pos = int(index)
-        self._pacer.reset()
 
     def __iter__(self) -> Iterator[RGBDFrame]:
         r = self._build()
         while self._pos < r.n_frames:
             i = self._pos
-            if self.realtime:
-                self._pacer.wait(i)
             frame = r.frame(i)
             self._pos = i + 1
             yield frame

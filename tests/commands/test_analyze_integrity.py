@@ -82,9 +82,9 @@ def test_an_existing_file_needs_overwrite_and_then_is_replaced(own, tmp_path, we
     # the tee also stores the frame --seconds read and left out: one more than analysed
     assert 0 < summary["frames_in"] <= n <= summary["frames_in"] + 1 < 60
     assert sha(other) != before
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    from rt_sfamnet.sources.realsense.playback import PlaybackSource
 
-    with RosbagPlaybackSource(other) as src:
+    with PlaybackSource(other, backend="rosbags") as src:
         assert src.frame_count == n  # the new recording, not the clip
 
 

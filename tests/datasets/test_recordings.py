@@ -71,10 +71,10 @@ def test_load_reads_confirmed_rows_subject_from_stem(reviewed, raw):
 def test_frames_read_forwards_and_back_match_the_playback(raw):
     import numpy as np
 
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    from rt_sfamnet.sources.realsense import PlaybackSource
 
     (v, _) = load_recordings(raw).videos
-    with RosbagPlaybackSource(raw / "p1.db3") as src:
+    with PlaybackSource(raw / "p1.db3", backend="rosbags") as src:
         frames = {f.index: f for f in src if f.index in (3, 40, 41)}
     for i in (40, 41, 3):
         got = v.read_frame(i)

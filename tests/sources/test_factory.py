@@ -28,9 +28,9 @@ def test_camera_spec_builds_a_camera_source_without_touching_hardware() -> None:
 def test_recording_specs_build_playback_sources(tmp_path: Path, name: str) -> None:
     from rt_sfamnet.sources.realsense import PlaybackSource
 
-    src = make_source(tmp_path / name, realtime=True, speed=2.0)
+    src = make_source(tmp_path / name, backend="rosbags")
     assert isinstance(src, PlaybackSource)
-    assert src.realtime and src.speed == 2.0 and src.seekable
+    assert src.backend == "rosbags" and src.seekable and not src.realtime
     with pytest.raises(RecordingError, match="does not exist"):
         src.open()
     with pytest.raises(RecordingError, match="does not exist"):
@@ -81,4 +81,4 @@ def test_open_source_round_trip_as_context_manager(tmp_path: Path) -> None:
         assert isinstance(src, PlaybackSource)
         got = [(f.index, int(f.depth[0, 0]), int(f.color[0, 0, 0])) for f in src]
     assert got == [(0, 700, 0), (1, 701, 10), (2, 702, 20)]
-    assert src._player is None  # closed by the with block
+    assert src.reader._player is None  # closed by the with block

@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 
 from rt_sfamnet.errors import SourceError
-from rt_sfamnet.pacing import Pacer
 from rt_sfamnet.sources import make_source, open_source
 from rt_sfamnet.sources.simulated import SimulatedSource
-from tests.virtual_clock import VirtualClock
 
 
 def test_from_spec():
@@ -76,27 +74,10 @@ def test_deterministic_for_a_seed_and_seekable():
     assert np.array_equal(rest[0].color, a[20].color)
 
 
-def test_realtime_frames_are_released_at_fps_and_seek_reanchors():
-    s = SimulatedSource(seed=1, width=64, height=48, fps=10.0, duration_s=1.0, realtime=True)
-    clock = VirtualClock()
-    s._pacer = Pacer(s.fps, clock=clock, sleep=clock.sleep)
-    released = []
-    with s:
-        it = iter(s)
-        for _ in range(4):
-            next(it)
-            released.append(clock.now)
-        s.seek(8)
-        assert next(it).index == 8
-        released.append(clock.now)  # re-anchored: released at once
-        assert next(it).index == 9
-        released.append(clock.now)
-    assert released == pytest.approx([100.0, 100.1, 100.2, 100.3, 100.3, 100.4])
-
-
 def test_realtime_option_and_recipe(repo_root):
     s = SimulatedSource.from_spec("sim:realtime=1,duration=1,width=160,height=120")
-    assert s.realtime and s.live
+    assert s.realtime and s.live  # the engine paces it like a camera; it never waits itself
+    assert not hasattr(s, "_pacer")
     with s:
         n = sum(1 for _ in s)
     assert n == 30

@@ -15,7 +15,7 @@ def engine_window(window, weights_file):
 
 
 def test_record_toggle_keeps_the_view_and_analysis_running(engine_window, qtbot, tmp_path):
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    from rt_sfamnet.sources.realsense import PlaybackSource
 
     w = engine_window
     w.open_source("sim:seed=3,duration=30,width=320,height=240")
@@ -41,7 +41,7 @@ def test_record_toggle_keeps_the_view_and_analysis_running(engine_window, qtbot,
     # the same engine went on analysing all along
     assert w.engine is engine and not w.finished and engine.error is None
     qtbot.waitUntil(lambda: w.plot.curve_points("score") > scored, timeout=30_000)
-    with RosbagPlaybackSource(target).open() as rec:
+    with PlaybackSource(target, backend="rosbags").open() as rec:
         assert rec.frame_count == frames
         first = next(iter(rec))
     assert first.color.shape == (240, 320, 3)
@@ -99,7 +99,7 @@ def test_record_never_records_onto_the_open_recording(engine_window, qtbot, tmp_
 def test_record_asks_before_it_overwrites(engine_window, qtbot, tmp_path):
     import shutil
 
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    from rt_sfamnet.sources.realsense.playback import PlaybackSource
 
     w = engine_window
     own = _open_copy_of_clip(w, qtbot, tmp_path)
@@ -120,7 +120,7 @@ def test_record_asks_before_it_overwrites(engine_window, qtbot, tmp_path):
     path, frames, error = blocker.args
     assert error == ""
     if path:  # frames arrived while recording: the file is the new recording
-        with RosbagPlaybackSource(other).open() as rec:
+        with PlaybackSource(other, backend="rosbags").open() as rec:
             assert rec.frame_count == frames
     else:  # stopped before any frame: nothing was written, the old file is intact
         assert _digest(other) == before

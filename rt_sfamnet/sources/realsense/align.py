@@ -1,6 +1,6 @@
 """Depth aligned to colour without librealsense: the algorithm of ``rs.align`` in NumPy.
 
-Used by :class:`~rt_sfamnet.sources.realsense.rosbag.RosbagPlaybackSource` when
+Used by :class:`~rt_sfamnet.sources.realsense.rosbag.RosbagReader` when
 pyrealsense2 is absent and a recording's depth is not stored registered to colour (camera
 recordings). ``rs.align(rs.stream.color)`` maps every depth pixel's footprint — the
 corners ``(x - 0.5, y - 0.5)`` and ``(x + 0.5, y + 0.5)`` deprojected at the pixel's depth,

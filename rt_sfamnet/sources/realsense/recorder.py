@@ -29,7 +29,7 @@ import numpy as np
 
 from rt_sfamnet.errors import RecordingError
 from rt_sfamnet.frames import Intrinsics, RGBDFrame
-from rt_sfamnet.sources.realsense.index import _META_RE, _cdr_string, _read_db3_index
+from rt_sfamnet.sources.realsense.index import _META_RE, RecordingIndex, _cdr_string
 from rt_sfamnet.sources.realsense.sdk import _DEPTH_UNITS_M, _rs, intrinsics_to_rs
 
 
@@ -415,7 +415,9 @@ def _commit(tmp: Path, out: Path, n: int) -> None:
     """Check that ``tmp`` holds ``n`` colour and depth frames, then rename it to ``out``."""
     if not tmp.exists():
         raise RecordingError(f"pyrealsense2 did not write {tmp}")
-    color_idx, depth_idx = _read_db3_index(tmp)
+    index = RecordingIndex(tmp)
+    index.close()
+    color_idx, depth_idx = index.color, index.depth
     if len(color_idx) != n or len(depth_idx) != n:
         tmp.unlink()
         raise RecordingError(

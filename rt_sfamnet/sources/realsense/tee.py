@@ -145,6 +145,7 @@ class RecordingTee(Source):
         self.name = inner.name
         self.seekable = inner.seekable
         self.live = inner.live
+        self.realtime = inner.realtime
         self.path = getattr(inner, "path", None)
         self._initial = None if record is None else Path(record)
         self._overwrite = bool(overwrite)
@@ -237,6 +238,14 @@ class RecordingTee(Source):
     def has_depth(self) -> bool:  # type: ignore[override]
         """False for an RGB-only inner source (a folder knows it once open)."""
         return bool(getattr(self.inner, "has_depth", True))
+
+    @property
+    def dropped(self) -> int:
+        return self.inner.dropped
+
+    @property
+    def registered(self) -> bool | None:
+        return self.inner.registered
 
     @property
     def frame_count(self) -> int | None:

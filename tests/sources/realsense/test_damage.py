@@ -10,7 +10,7 @@ import pytest
 
 from rt_sfamnet.errors import RecordingError
 from rt_sfamnet.sources.realsense.damage import guard_frames, stopped_at
-from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+from rt_sfamnet.sources.realsense.playback import PlaybackSource
 
 
 def test_stopped_at_words_the_start_too():
@@ -52,7 +52,7 @@ def test_every_damaged_copy_ends_in_one_recording_error_naming_it(recording, tmp
     outcomes = {"open": 0, "midway": 0, "whole": 0}
     for p in _damaged_copies(recording, tmp_path):
         try:
-            src = RosbagPlaybackSource(p).open()
+            src = PlaybackSource(p, backend="rosbags").open()
         except RecordingError as exc:
             assert str(exc).startswith(f"{p}: ") and "\n" not in str(exc)
             outcomes["open"] += 1

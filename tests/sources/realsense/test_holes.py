@@ -22,14 +22,16 @@ def _readers():
     try:
         import pyrealsense2  # noqa: F401
 
-        from rt_sfamnet.sources.realsense import PlaybackSource
-
-        out.append(PlaybackSource)
+        out.append("sdk")
     except ImportError:
         pass
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    return [*out, "rosbags"]
 
-    return [*out, RosbagPlaybackSource]
+
+def _reader(backend):
+    from rt_sfamnet.sources.realsense import PlaybackSource
+
+    return lambda path: PlaybackSource(path, backend=backend)
 
 
 READERS = _readers()
@@ -43,10 +45,10 @@ def test_nominal_indices():
         nominal_indices([0.0], 0.0)
 
 
-@pytest.mark.parametrize("reader", READERS, ids=lambda r: r.__name__)
-def test_lost_colour_frames_leave_their_numbers_unused(tmp_path, reader):
+@pytest.mark.parametrize("backend", READERS)
+def test_lost_colour_frames_leave_their_numbers_unused(tmp_path, backend):
     path = holed_copy(CLIP, tmp_path / "holes.db3", "Color", range(20, 32))  # 12 frames
-    with reader(path) as src:
+    with _reader(backend)(path) as src:
         frames = list(src)
         assert src.frame_count == 60 and src.fps == 30.0
     idx = [f.index for f in frames]
@@ -56,10 +58,10 @@ def test_lost_colour_frames_leave_their_numbers_unused(tmp_path, reader):
     assert all("gap" not in f.meta for f in frames)
 
 
-@pytest.mark.parametrize("reader", READERS, ids=lambda r: r.__name__)
-def test_missing_depth_is_a_recorded_gap_never_old_depth(tmp_path, reader):
+@pytest.mark.parametrize("backend", READERS)
+def test_missing_depth_is_a_recorded_gap_never_old_depth(tmp_path, backend):
     path = holed_copy(CLIP, tmp_path / "nodepth.db3", "Depth", range(30, 60))
-    with reader(path) as src:
+    with _reader(backend)(path) as src:
         frames = list(src)
     assert [f.index for f in frames] == list(range(60))
     for f in frames[:30]:
@@ -69,9 +71,9 @@ def test_missing_depth_is_a_recorded_gap_never_old_depth(tmp_path, reader):
         assert not np.any(f.depth) and np.isnan(f.meta["depth_timestamp"])
 
 
-@pytest.mark.parametrize("reader", READERS, ids=lambda r: r.__name__)
-def test_seek_into_a_hole_continues_at_the_next_frame(tmp_path, reader):
+@pytest.mark.parametrize("backend", READERS)
+def test_seek_into_a_hole_continues_at_the_next_frame(tmp_path, backend):
     path = holed_copy(CLIP, tmp_path / "holes.db3", "Color", range(20, 32))
-    with reader(path) as src:
+    with _reader(backend)(path) as src:
         src.seek(25)
         assert [f.index for f in src][:3] == [32, 33, 34]

@@ -1,4 +1,5 @@
-"""Recording files: the ground-truth sidecar name, the file checks, the CDR string decoder."""
+"""Recording files: the ground-truth sidecar name, the file checks, the CDR string decoder,
+the one frame index (numbering, pairing, seek positions) on the test clip and a holed copy."""
 
 from __future__ import annotations
 
@@ -6,13 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from rt_sfamnet.errors import RecordingError
+from rt_sfamnet.errors import RecordingError, SourceError
 from rt_sfamnet.sources.realsense.index import (
+    RecordingIndex,
     _cdr_string,
     _check_recording_file,
-    _recording_index,
     ground_truth_path,
 )
+from tests.recording_edits import holed_copy
+
+CLIP = Path(__file__).resolve().parents[3] / "recordings" / "clip.db3"
 
 
 def test_ground_truth_path() -> None:
@@ -28,8 +32,37 @@ def test_cdr_string_little_and_big_endian() -> None:
     assert _cdr_string(b"\x00\x01") == ""
 
 
-def test_bag_files_have_no_index(tmp_path: Path) -> None:
-    assert _recording_index(tmp_path / "old.bag") is None
+def test_index_of_the_clip() -> None:
+    ix = RecordingIndex(CLIP)
+    ix.close()
+    assert len(ix) == len(ix.depth) == 60 and ix.frame_count == 60 and ix.fps == 30.0
+    assert ix.nominal == list(range(60)) and ix.pair == list(range(60)) and all(ix.depth_ok)
+    assert ix.registered and ix.color.intrinsics == ix.depth.intrinsics
+    assert ix.color.times == sorted(ix.color.times) and ix.start_ns <= ix.color.times[0]
+    assert ix.rank_of(0) == 0 and ix.rank_of(59) == 59
+    assert ix.color.rank(ix.color.numbers[7], ix.color.stamps_ms[7]) == 7
+    assert ix.color.rank(ix.color.numbers[7], ix.color.stamps_ms[7] + 5.0) is None  # not 7's
+    assert ix.depth.rank(10_000, 0.0) is None
+    with pytest.raises(SourceError, match="past the end: the recording has 60 frames"):
+        ix.rank_of(60)
+    with pytest.raises(SourceError, match=">= 0"):
+        ix.rank_of(-1)
+
+
+def test_index_of_a_holed_copy(tmp_path: Path) -> None:
+    """Colour frames 20..31 lost, depth 40..44 lost: numbers keep their times, seeks go to
+    the next frame, colour without depth of its moment is not paired."""
+    path = holed_copy(CLIP, tmp_path / "holes.db3", "Color", range(20, 32))
+    from tests.recording_edits import drop_frames
+
+    drop_frames(path, "Depth", range(40, 45))
+    ix = RecordingIndex(path)
+    ix.close()
+    assert len(ix) == 48 and ix.frame_count == 60
+    assert ix.nominal == list(range(20)) + list(range(32, 60))
+    assert ix.rank_of(25) == ix.rank_of(32) == 20
+    lost = [ix.nominal[i] for i, ok in enumerate(ix.depth_ok) if not ok]
+    assert lost == list(range(40, 45))
 
 
 def test_file_checks(tmp_path: Path) -> None:

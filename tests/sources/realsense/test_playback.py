@@ -1,4 +1,4 @@
-"""PlaybackSource through the real pyrealsense2: write -> play round trips, seek, pacing,
+"""PlaybackSource through the real pyrealsense2: write -> play round trips, seek,
 alignment, ground truth and every way a file can be wrong."""
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ pytest.importorskip("pyrealsense2")
 from rt_sfamnet.errors import RecordingError, SourceError  # noqa: E402
 from rt_sfamnet.frames import Intrinsics, RGBDFrame  # noqa: E402
 from rt_sfamnet.intervals import Interval, write_intervals  # noqa: E402
-from rt_sfamnet.pacing import Pacer  # noqa: E402
-from rt_sfamnet.sources import open_source  # noqa: E402
+from rt_sfamnet.sources import make_source, open_source  # noqa: E402
 from rt_sfamnet.sources.realsense import (  # noqa: E402
     PlaybackSource,
     ground_truth_path,
@@ -32,7 +31,6 @@ from tests.sources.realsense.helpers import (  # noqa: E402
     W,
     make_frame,
 )
-from tests.virtual_clock import VirtualClock  # noqa: E402
 
 
 def test_round_trip_keeps_count_order_timestamps_intrinsics_pixels(recording: Path) -> None:
@@ -87,30 +85,19 @@ def test_seek_forward_backward_and_during_iteration(recording: Path) -> None:
             src.seek(-1)
 
 
-def test_realtime_pacing_follows_frame_timestamps_and_seek_reanchors(recording: Path) -> None:
-    clock = VirtualClock()
-    with PlaybackSource(recording, realtime=True, speed=2.0) as src:
-        src._pacer = Pacer(src.fps, src.speed, clock=clock, sleep=clock.sleep)
-        released = []
-        for _ in src:
-            released.append(clock.now)
-        assert len(released) == N
-        # the first frame anchors the clock; the others follow their timestamps at 2x
-        np.testing.assert_allclose(np.array(released) - released[0],
-                                   (np.array(TIMES) - TIMES[0]) / 2.0, atol=1e-5)
-        src.seek(3)
-        before = clock.now
-        assert next(iter(src)).index == 3
-        assert clock.now == before  # a seek re-anchors: released at once
-        src.speed = 4.0
-        assert src._pacer.speed == 4.0
-        with pytest.raises(SourceError, match="speed must be > 0"):
-            src.speed = 0.0
+def test_sources_never_pace_the_engine_does(recording: Path) -> None:
+    """Pacing lives in the engine (EngineConfig.realtime / speed): a recording takes no
+    pacing options, and says so in one clear error."""
+    with pytest.raises(SourceError, match=r"cannot use option\(s\) \['realtime', 'speed'\]"):
+        make_source(recording, realtime=True, speed=2.0)
+    with PlaybackSource(recording) as src:
+        assert not src.realtime and not src.live and src.dropped == 0
 
 
-def test_bad_speed_is_a_source_error(recording: Path) -> None:
-    with pytest.raises(SourceError, match="playback speed must be > 0, found -1"):
-        PlaybackSource(recording, speed=-1)
+def test_unknown_backend_is_a_source_error(recording: Path) -> None:
+    with pytest.raises(SourceError, match=r"backend must be one of \['auto', 'sdk', 'rosbags'\], "
+                                          r"found 'ffmpeg'"):
+        PlaybackSource(recording, backend="ffmpeg")
 
 
 def test_uncompressed_recording_plays_the_same_and_is_larger(tmp_path: Path,
@@ -143,7 +130,7 @@ def test_camera_style_recording_is_aligned_by_rs_align(tmp_path: Path) -> None:
     with PlaybackSource(path) as src:
         assert not src.registered
         out = list(src)
-        conv = src._conv
+        conv = src.reader._conv
     assert len(out) == 3
     # no SDK depth frame stays referenced by the converter after a pair is converted
     assert conv is None or conv._pending_depth is None
@@ -169,35 +156,14 @@ def test_ground_truth_sidecar(tmp_path: Path, recording: Path) -> None:
         assert src.ground_truth == gt
 
 
-def test_playback_without_file_index_as_for_ros1_bags(recording: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """ROS1 .bag files have no SQLite index: frames are numbered from the first colour frame
-    number and seeks go by time. Exercise that path on a .db3 through the real SDK."""
-    from rt_sfamnet.sources.realsense import playback
-
-    monkeypatch.setattr(playback, "_recording_index", lambda path: None)
-    with PlaybackSource(recording) as src:
-        assert src.frame_count is not None and src.frame_count >= 1  # estimated from duration
-        frames = list(src)
-        assert [f.index for f in frames] == INDEX
-        assert src.frame_count == FRAMES  # exact once played to the end
-        for rank, f in enumerate(frames):
-            np.testing.assert_array_equal(f.depth, make_frame(rank).depth)
-        src.seek(9)
-        f = next(iter(src))
-        assert f.index == 9
-        np.testing.assert_array_equal(f.color, make_frame(8).color)
-        src.seek(1)
-        assert [g.index for g in src] == INDEX[1:]
-
-
 def test_old_players_leave_nothing_in_the_queue(recording: Path) -> None:
     with PlaybackSource(recording, queue_size=2) as src:
         it = iter(src)
         next(it)
         src.seek(5)  # restarts the SDK playback: the old run's frames are dropped
         assert next(it).index == 5
-    assert len(src._queue) == 0 and src._queue.dropped == 0  # backpressure, never drops
+    queue = src.reader._queue
+    assert len(queue) == 0 and queue.dropped == 0  # backpressure, never drops
 
 
 # -- error paths ---------------------------------------------------------------------------

@@ -12,17 +12,19 @@ pytest.importorskip("pyrealsense2")
 from rt_sfamnet.errors import RecordingError  # noqa: E402
 from rt_sfamnet.frames import Intrinsics, RGBDFrame  # noqa: E402
 from rt_sfamnet.sources.realsense import write_recording  # noqa: E402
-from rt_sfamnet.sources.realsense.index import _read_db3_index  # noqa: E402
+from rt_sfamnet.sources.realsense.index import RecordingIndex  # noqa: E402
 from rt_sfamnet.sources.realsense.recorder import _WriteProgress  # noqa: E402
 from tests.sources.realsense.helpers import INTR, TIMES, N, make_frame  # noqa: E402
 
 
 def test_frame_numbers_and_timestamps_are_stored_per_stream(recording: Path) -> None:
-    color, depth = _read_db3_index(recording)
-    assert color.frame_numbers == depth.frame_numbers == list(range(N))
-    np.testing.assert_allclose(color.timestamps_ms, np.array(TIMES) * 1000.0, atol=1e-3)
-    assert color.timestamps_ms == depth.timestamps_ms
-    assert color.capture_ns == sorted(color.capture_ns)
+    index = RecordingIndex(recording)
+    index.close()
+    color, depth = index.color, index.depth
+    assert color.numbers == depth.numbers == list(range(N))
+    np.testing.assert_allclose(color.stamps_ms, np.array(TIMES) * 1000.0, atol=1e-3)
+    assert color.stamps_ms == depth.stamps_ms
+    assert color.times == sorted(color.times)
     progress = _WriteProgress(recording)
     try:
         assert progress.last_written_per_stream() == {"Color": N - 1, "Depth": N - 1}
@@ -38,8 +40,9 @@ def test_sparse_frame_numbers_are_kept(tmp_path: Path) -> None:
               for f in (make_frame(i) for i in range(3))]
     path = tmp_path / "sparse.db3"
     assert write_recording(frames, path) == 3
-    color, _ = _read_db3_index(path)
-    assert color.frame_numbers == [5, 8, 11]
+    index = RecordingIndex(path)
+    index.close()
+    assert index.color.numbers == [5, 8, 11]
 
 
 def test_write_recording_errors(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 
 from rt_sfamnet.errors import RecordingError, SourceError
-from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource, playback_source
+from rt_sfamnet.sources.realsense.playback import PlaybackSource, playback_source
 
 REPO = Path(__file__).resolve().parents[3]
 CLIP = REPO / "recordings" / "clip.db3"
@@ -24,9 +25,7 @@ BLOCK_SDK = "import sys; sys.modules['pyrealsense2'] = None; "
 
 def _sdk_frames(path: Path) -> tuple[list, object]:
     pytest.importorskip("pyrealsense2")
-    from rt_sfamnet.sources.realsense import PlaybackSource
-
-    with PlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="sdk").open() as s:
         return list(s), s.intrinsics
 
 
@@ -41,7 +40,7 @@ def _assert_same(a, b) -> None:
 def test_registered_recordings_give_the_sdks_frames(name, request):
     path = CLIP if name == "clip" else request.getfixturevalue(name)
     sdk, sdk_intr = _sdk_frames(path)
-    with RosbagPlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="rosbags").open() as s:
         ours = list(s)
         assert s.registered and s.intrinsics == sdk_intr
         assert len(sdk) == len(ours) and s.frame_count == ours[-1].index + 1
@@ -52,7 +51,7 @@ def test_registered_recordings_give_the_sdks_frames(name, request):
 
 
 def test_seek_gives_the_same_frames_as_playing_through():
-    with RosbagPlaybackSource(CLIP).open() as s:
+    with PlaybackSource(CLIP, backend="rosbags").open() as s:
         whole = list(s)
         s.seek(37)
         tail = list(s)
@@ -81,7 +80,7 @@ def test_unaligned_depth_within_the_stated_tolerance(tmp_path):
     path = tmp_path / "unaligned.db3"
     write_recording(frames, path, depth_intrinsics=di)
     sdk, _ = _sdk_frames(path)
-    with RosbagPlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="rosbags").open() as s:
         assert not s.registered
         ours = list(s)
     for a, b in zip(sdk, ours, strict=True):
@@ -151,31 +150,34 @@ def test_damaged_recording_is_one_clear_error(tmp_path):
     data = CLIP.read_bytes()
     bad.write_bytes(data[: len(data) // 3])
     with pytest.raises(RecordingError):
-        RosbagPlaybackSource(bad).open()
+        PlaybackSource(bad, backend="rosbags").open()
     text = tmp_path / "text.db3"
     text.write_text("not a recording")
     with pytest.raises(RecordingError, match="SQLite"):
-        RosbagPlaybackSource(text).open()
+        PlaybackSource(text, backend="rosbags").open()
 
 
 def test_playback_source_uses_the_sdk_where_it_imports():
     pytest.importorskip("pyrealsense2")
-    assert type(playback_source(CLIP)).__name__ == "PlaybackSource"
+    assert playback_source(CLIP).backend == "sdk"
 
 
 def _run_without_sdk(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    # this checkout's package, whichever one is installed
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        filter(None, [str(REPO), os.environ.get("PYTHONPATH", "")]))}
     return subprocess.run([sys.executable, "-c", BLOCK_SDK + code], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
+                          text=True, cwd=cwd, timeout=600, env=env)
 
 
 def test_make_source_without_pyrealsense2_uses_rosbags(tmp_path):
     res = _run_without_sdk(
         "from rt_sfamnet.sources import make_source; "
-        f"s = make_source({str(CLIP)!r}); print(type(s).__name__); s.open(); "
+        f"s = make_source({str(CLIP)!r}); print(s.backend); s.open(); "
         "print(s.frame_count); import rt_sfamnet.sources.realsense.playback as p; "
         "print(p.__name__)", tmp_path)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.split() == ["RosbagPlaybackSource", "60",
+    assert res.stdout.split() == ["rosbags", "60",
                                   "rt_sfamnet.sources.realsense.playback"]
     blocked = _run_without_sdk("import pyrealsense2", tmp_path)
     assert blocked.returncode != 0 and "pyrealsense2 halted" in blocked.stderr  # blocked

@@ -21,9 +21,9 @@ def _sim(seconds: float = 1.0):
 
 
 def _play(path: Path) -> list:
-    from rt_sfamnet.sources.realsense.rosbag import RosbagPlaybackSource
+    from rt_sfamnet.sources.realsense import PlaybackSource
 
-    with RosbagPlaybackSource(path).open() as s:
+    with PlaybackSource(path, backend="rosbags").open() as s:
         return list(s)
 
 
