@@ -16,7 +16,7 @@ a segments file of the same columns (``video, start, end, what``; 0-based inclus
 Usage::
 
     python benchmarks/real_faces.py [--clip FILE --segments FILE]... [--weights FILE]
-                                    [--frame-skip N]
+                                    [--frame-skip N] [--zero-depth-experiment]
 
 Prints one JSON object.
 """
@@ -50,7 +50,7 @@ def _clips(args: argparse.Namespace) -> list[tuple[Path, Path]]:
 
 
 def run_clip(clip: Path, segments_file: Path, weights: str | None,
-             frame_skip: int | None) -> dict:
+             frame_skip: int | None, zero_depth: bool = False) -> dict:
     import rt_sfamnet
     from rt_sfamnet.emotions import emotion_names
     from rt_sfamnet.realfaces import read_segments, segment_checks, segment_report
@@ -58,7 +58,7 @@ def run_clip(clip: Path, segments_file: Path, weights: str | None,
     segs = [s for s in read_segments(segments_file) if s.video == clip.stem]
     t0 = time.perf_counter()
     res = rt_sfamnet.analyze(str(clip), weights=weights, frame_skip=frame_skip,
-                             progress=False)
+                             progress=False, zero_depth_experiment=zero_depth)
     wall = time.perf_counter() - t0
     summ = res.summary
     settings = summ.get("settings") or {}
@@ -88,9 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--segments", action="append", help="its segments CSV")
     p.add_argument("--weights", default=None, help="weights file (default: chosen for the source)")
     p.add_argument("--frame-skip", type=int, default=None)
+    p.add_argument("--zero-depth-experiment", action="store_true",
+                   help="allow depth-trained weights on these RGB-only clips (w = 0; labelled)")
     args = p.parse_args(argv)
     out = {"machine": {"platform": platform.platform(), "python": platform.python_version()},
-           "clips": [run_clip(c, s, args.weights, args.frame_skip) for c, s in _clips(args)]}
+           "clips": [run_clip(c, s, args.weights, args.frame_skip, args.zero_depth_experiment)
+                     for c, s in _clips(args)]}
     print(json.dumps(out, indent=2, default=str))
     return 0
 

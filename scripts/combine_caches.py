@@ -2,14 +2,15 @@
 several datasets at once (e.g. the plain and the realistic synthetic datasets, or your own
 recordings next to a synthetic set).
 
-Each input is ``CACHE=PREFIX``: its subjects become ``PREFIX<subject>`` in the output, so two
-datasets that both number their subjects ``spNO.1 ...`` stay apart (LOSO keeps each one whole).
+Each input is ``CACHE=OFFSET``: its subject ``spNO.<n>`` becomes ``spNO.<n + OFFSET>`` in the
+output, so two datasets that both number their subjects ``spNO.1 ...`` stay apart (LOSO keeps
+each one whole, and subject names keep the form every tool sorts and seeds by).
 Every video folder is copied as it is (its ``.npy`` files keep their SHA-256, which ``train``
 checks); only the subject names inside ``index.json`` are rewritten.
 
 Usage::
 
-    python scripts/combine_caches.py --out cache/mix cache/synth8=s8- cache/real6=r6-
+    python scripts/combine_caches.py --out cache/mix cache/synth8=0 cache/real6=100
 """
 
 from __future__ import annotations
@@ -21,13 +22,27 @@ import sys
 import uuid
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
 #: meta.json keys that must agree between the inputs
 SAME = ("version", "dataset", "flow", "frame_skip", "k_sw", "fps", "float16", "input_scale",
         "features")
 
 
-def combine(out: Path, inputs: list[tuple[Path, str]]) -> dict:
-    """Copy the caches ``inputs`` (folder, subject prefix) into the new cache ``out``."""
+def renumber(subject: str, offset: int) -> str:
+    """``spNO.<n>`` -> ``spNO.<n + offset>``."""
+    from rt_sfamnet.datasets.subjects import subject_number
+
+    n = subject_number(subject)
+    if n >= 1 << 30:
+        raise SystemExit(f"subject {subject!r} is not of the form spNO.<n>")
+    return f"spNO.{n + offset}"
+
+
+def combine(out: Path, inputs: list[tuple[Path, int]]) -> dict:
+    """Copy the caches ``inputs`` (folder, subject number offset) into the new cache ``out``."""
     if out.exists():
         raise SystemExit(f"{out} exists: choose a new folder")
     metas = [json.loads((c / "meta.json").read_text()) for c, _ in inputs]
@@ -38,11 +53,15 @@ def combine(out: Path, inputs: list[tuple[Path, str]]) -> dict:
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     n = 0
-    for cache, prefix in inputs:
+    seen: dict[str, Path] = {}
+    for cache, offset in inputs:
         for vdir in sorted((cache / "videos").glob("*/*")):
             if not vdir.is_dir() or vdir.name.startswith("."):
                 continue
-            subject = prefix + vdir.parent.name
+            subject = renumber(vdir.parent.name, offset)
+            if seen.setdefault(subject, cache) != cache:
+                raise SystemExit(f"{subject} comes from both {seen[subject]} and {cache}: "
+                                 "choose offsets that keep the subjects apart")
             dst = tmp / "videos" / subject / vdir.name
             shutil.copytree(vdir, dst)
             index = json.loads((dst / "index.json").read_text())
@@ -51,7 +70,7 @@ def combine(out: Path, inputs: list[tuple[Path, str]]) -> dict:
             (dst / "index.json").write_text(json.dumps(index))
             n += 1
     meta = {**metas[0], "root": None, "id": uuid.uuid4().hex,
-            "combined_from": [{"cache": str(c), "root": m.get("root"), "prefix": p}
+            "combined_from": [{"cache": str(c), "root": m.get("root"), "offset": p}
                               for (c, p), m in zip(inputs, metas, strict=True)]}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     tmp.rename(out)
@@ -61,14 +80,14 @@ def combine(out: Path, inputs: list[tuple[Path, str]]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("inputs", nargs="+", help="CACHE=PREFIX")
+    p.add_argument("inputs", nargs="+", help="CACHE=OFFSET")
     args = p.parse_args(argv)
     pairs = []
     for item in args.inputs:
-        cache, sep, prefix = item.partition("=")
-        if not sep or not prefix:
-            raise SystemExit(f"expected CACHE=PREFIX, found {item!r}")
-        pairs.append((Path(cache), prefix))
+        cache, sep, offset = item.partition("=")
+        if not sep or not offset.isdigit():
+            raise SystemExit(f"expected CACHE=OFFSET (an integer), found {item!r}")
+        pairs.append((Path(cache), int(offset)))
     print(json.dumps(combine(args.out, pairs)))
     return 0
 

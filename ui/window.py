@@ -561,7 +561,8 @@ class MainWindow(QMainWindow):
             self.show_error(f"Export failed: {describe_error(exc)}")
             return []
         self.banner.show_info("Exported " + ", ".join(str(f) for f in files))
-        self.attention.export_report(files[0])  # <stem>_report.html, on the worker thread
+        if engine is not None or self.engine is not None:  # the report needs the run's settings
+            self.attention.export_report(files[0])  # <stem>_report.html, on the worker thread
         return files
 
     # ================================================================== shutdown
