@@ -52,7 +52,6 @@ def _clips(args: argparse.Namespace) -> list[tuple[Path, Path]]:
 def run_clip(clip: Path, segments_file: Path, weights: str | None,
              frame_skip: int | None, zero_depth: bool = False) -> dict:
     import rt_sfamnet
-    from rt_sfamnet.emotions import emotion_names
     from rt_sfamnet.realfaces import read_segments, segment_checks, segment_report
 
     segs = [s for s in read_segments(segments_file) if s.video == clip.stem]
@@ -61,11 +60,9 @@ def run_clip(clip: Path, segments_file: Path, weights: str | None,
                              progress=False, zero_depth_experiment=zero_depth)
     wall = time.perf_counter() - t0
     summ = res.summary
-    settings = summ.get("settings") or {}
-    k_sw = int(settings.get("k_sw", 6))
-    spotting = settings.get("spotting") or {}
-    micro_thr = float(spotting.get("micro_threshold", 0.5))
-    emos = tuple(e for e in emotion_names(int(summ.get("emotions", 4))) if e != "neutral")
+    k_sw = int(summ["k_sw"])
+    micro_thr = float(summ["spotting"]["micro_threshold"])  # the loaded weights' (resolved)
+    emos = tuple(c for c in summ["class_names"] if c != "neutral")
     reports = []
     for seg in segs:
         rep = segment_report(res.frames, res.events, seg, k_sw, emos)

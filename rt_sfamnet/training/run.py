@@ -320,7 +320,9 @@ class Run:
             todo.append(s)
         for i, r in enumerate(self._train_folds(todo, workers, ray_address, progress)):
             m = r["metrics"]
-            self.log(f"fold {i + 1}/{len(todo)} {r['subject']}: loss {r['train']['loss']:.4f} "
+            loss = r["train"]["loss"]  # None without training steps (--steps 0: evaluate only)
+            loss_text = "-" if loss is None else f"{loss:.4f}"
+            self.log(f"fold {i + 1}/{len(todo)} {r['subject']}: loss {loss_text} "
                      f"ME F1 {m['megc']['micro']['f1']:.3f} UF1 "
                      f"{m['recognition'].get('uf1', 0):.3f} ({r['train']['seconds']:.1f} s)")
         if shard is not None:
