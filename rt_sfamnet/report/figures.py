@@ -225,10 +225,12 @@ def event_figure(evidence: Any, class_names: tuple[str, ...], path: str | Path,
             ("Grad-CAM score", "spot_streams"), ("Grad-CAM emotion", "emotion_streams"))
     for r, (label, key) in enumerate(rows, start=1):
         for c, stream in enumerate(STREAMS):
-            if key is None:
+            if key is None:  # each stream on its own symmetric scale (px and mm differ)
                 img = None if maps is None else maps[c]
-                im = _show(axes[r, c], img, f"{stream} map", cmap=MAP_CMAP, vmin=-lim, vmax=lim)
-                if im is not None and c == 2:
+                m = float(np.abs(img).max()) if img is not None else 0.0
+                m = m if m > 0 else lim
+                im = _show(axes[r, c], img, f"{stream} map", cmap=MAP_CMAP, vmin=-m, vmax=m)
+                if im is not None:
                     fig.colorbar(im, ax=axes[r, c], fraction=0.046, pad=0.02)
                 continue
             img = None if att is None else getattr(att, key)[c]
