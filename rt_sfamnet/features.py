@@ -35,6 +35,7 @@ weights that were trained on it).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -266,8 +267,6 @@ def crop_frame(frame: RGBDFrame, obs: FaceObservation, size: int = 128,
 def _fsum_col(a: np.ndarray) -> float:
     """Sum of a 1-D float64 array in a fixed order (correctly rounded: no SIMD or BLAS
     dependence)."""
-    import math  # noqa: PLC0415
-
     return math.fsum(a.tolist())
 
 
@@ -319,8 +318,6 @@ def register_crop(crop: Crop, start_landmarks: np.ndarray, end_landmarks: np.nda
     Returns:
         A new :class:`Crop` with the same intrinsics and nose position.
     """
-    import math  # noqa: PLC0415
-
     import cv2  # noqa: PLC0415
 
     idx = list(STABLE_LANDMARKS)
