@@ -101,3 +101,42 @@ class Source(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class SourceWrapper(Source):
+    """A source that passes another's frames on (``inner``): what describes the stream —
+    ``fps``, ``has_depth``, ``intrinsics``, ``dropped``, ``registered``, ``frame_count``,
+    ``ground_truth`` — is the inner source's (a wrapper overrides what it changes)."""
+
+    def __init__(self, inner: Source) -> None:
+        self.inner = inner
+
+    @property
+    def fps(self) -> float:  # type: ignore[override]
+        """The inner source's rate (known once it is open: a video's median interval)."""
+        return self.inner.fps
+
+    @property
+    def has_depth(self) -> bool:  # type: ignore[override]
+        """False for an RGB-only inner source."""
+        return bool(getattr(self.inner, "has_depth", True))
+
+    @property
+    def intrinsics(self) -> Intrinsics | None:
+        return self.inner.intrinsics
+
+    @property
+    def dropped(self) -> int:
+        return self.inner.dropped
+
+    @property
+    def registered(self) -> bool | None:
+        return self.inner.registered
+
+    @property
+    def frame_count(self) -> int | None:
+        return self.inner.frame_count
+
+    @property
+    def ground_truth(self) -> list[Interval] | None:
+        return self.inner.ground_truth

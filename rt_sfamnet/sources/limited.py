@@ -13,12 +13,11 @@ import math
 from collections.abc import Iterator
 
 from rt_sfamnet.errors import ConfigError
-from rt_sfamnet.frames import Intrinsics, RGBDFrame
-from rt_sfamnet.intervals import Interval
-from rt_sfamnet.sources.base import Source
+from rt_sfamnet.frames import RGBDFrame
+from rt_sfamnet.sources.base import Source, SourceWrapper
 
 
-class LimitedSource(Source):
+class LimitedSource(SourceWrapper):
     """``inner``'s frames with ``timestamp - first timestamp < seconds``, then the end.
 
     Attributes:
@@ -29,7 +28,7 @@ class LimitedSource(Source):
     def __init__(self, inner: Source, seconds: float) -> None:
         if not 0 < seconds < math.inf:
             raise ConfigError(f"seconds must be a finite number > 0, found {seconds}")
-        self.inner = inner
+        super().__init__(inner)
         self.seconds = float(seconds)
         self.cut = False
         self.frames_read = 0
@@ -42,17 +41,9 @@ class LimitedSource(Source):
         return self.inner.name
 
     @property
-    def fps(self) -> float:  # type: ignore[override]
-        return self.inner.fps
-
-    @property
     def path(self) -> object:
         """The inner source's file or folder (None for a camera or the simulator)."""
         return getattr(self.inner, "path", None)
-
-    @property
-    def has_depth(self) -> bool:  # type: ignore[override]
-        return bool(getattr(self.inner, "has_depth", True))
 
     def open(self) -> LimitedSource:
         self.inner.open()
@@ -73,25 +64,10 @@ class LimitedSource(Source):
             yield frame
 
     @property
-    def intrinsics(self) -> Intrinsics | None:
-        return self.inner.intrinsics
-
-    @property
-    def dropped(self) -> int:
-        return self.inner.dropped
-
-    @property
-    def registered(self) -> bool | None:
-        return self.inner.registered
-
-    @property
     def frame_count(self) -> int | None:
         n = self.inner.frame_count
         if n is None:
             return None
         return min(n, math.ceil(self.seconds * float(self.fps or 30.0) - 1e-6))
 
-    @property
-    def ground_truth(self) -> list[Interval] | None:
-        return self.inner.ground_truth
 

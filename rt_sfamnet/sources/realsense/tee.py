@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from rt_sfamnet.errors import RecordingError, SourceError
-from rt_sfamnet.frames import Intrinsics, RGBDFrame
+from rt_sfamnet.frames import RGBDFrame
 from rt_sfamnet.queues import BoundedQueue, Control
-from rt_sfamnet.sources.base import Source
+from rt_sfamnet.sources.base import Source, SourceWrapper
 
 
 class _End(Control):
@@ -122,7 +122,7 @@ def check_record_target(path: str | Path, source: str | Path | None = None,
     return target
 
 
-class RecordingTee(Source):
+class RecordingTee(SourceWrapper):
     """A source that also records its frames to ``.db3`` files on request.
 
     Args:
@@ -141,7 +141,7 @@ class RecordingTee(Source):
 
     def __init__(self, inner: Source, record: str | Path | None = None, queue_size: int = 64,
                  compress: bool = True, overwrite: bool = False) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.name = inner.name
         self.seekable = inner.seekable
         self.live = inner.live
@@ -224,37 +224,6 @@ class RecordingTee(Source):
 
     def seek(self, index: int) -> None:
         self.inner.seek(index)
-
-    @property
-    def intrinsics(self) -> Intrinsics | None:
-        return self.inner.intrinsics
-
-    @property
-    def fps(self) -> float:  # type: ignore[override]
-        """The inner source's rate (known once it is open: a video's median interval)."""
-        return self.inner.fps
-
-    @property
-    def has_depth(self) -> bool:  # type: ignore[override]
-        """False for an RGB-only inner source (a folder knows it once open)."""
-        return bool(getattr(self.inner, "has_depth", True))
-
-    @property
-    def dropped(self) -> int:
-        return self.inner.dropped
-
-    @property
-    def registered(self) -> bool | None:
-        return self.inner.registered
-
-    @property
-    def frame_count(self) -> int | None:
-        return self.inner.frame_count
-
-    @property
-    def ground_truth(self) -> Any:
-        return self.inner.ground_truth
-
 
     def __getattr__(self, name: str) -> Any:  # speed, registered, set_options, ...
         if name == "inner":
