@@ -13,24 +13,16 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-
-def _wait(app, until, seconds: float) -> bool:
-    end = time.monotonic() + seconds
-    while not until() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
-    return bool(until())
+from _window_shot import save_window_png, wait  # noqa: E402
 
 
 def main(source: str, out: Path) -> int:
-    from PIL import Image
     from PySide6.QtWidgets import QApplication
 
     from rt_sfamnet.sources import resolve_spec
@@ -48,18 +40,13 @@ def main(source: str, out: Path) -> int:
         w.acts.act_attention.trigger()
         w.playback.set_speed(0.5)  # a loaded machine still scores every sample
         w.open_source(str(spec))
-        _wait(app, lambda: w.engine is not None and not w.opening, 120)
-        _wait(app, lambda: len(w.events) >= 1, 240)
+        wait(app, lambda: w.engine is not None and not w.opening, 120)
+        wait(app, lambda: len(w.events) >= 1, 240)
         onset = min(iv.onset for iv in w.events.sorted())
         drawn = w.attention.drawn
-        _wait(app, lambda: w.attention.drawn > drawn and w.attention.last is not None
+        wait(app, lambda: w.attention.drawn > drawn and w.attention.last is not None
               and w.attention.last[0].frame >= onset, 60)
-        tmp_png = Path(tmp) / "attention.png"
-        w.grab().save(str(tmp_png))
-        w.close()
-        img = Image.open(tmp_png).convert("RGB").quantize(256)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        img.save(out, optimize=True)
+        save_window_png(w, out, tmp)
     print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
     return 0
 

@@ -15,23 +15,16 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-
-def _wait(app, until, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while not until() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
+from _window_shot import save_window_png, wait  # noqa: E402
 
 
 def main(out: Path) -> int:
-    from PIL import Image
     from PySide6.QtWidgets import QApplication
 
     from rt_sfamnet.sources import resolve_spec
@@ -50,8 +43,8 @@ def main(out: Path) -> int:
         w.resize(1600, 900)
         w.show()
         w.open_source(str(rec))
-        _wait(app, lambda: w.engine is not None and not w.opening, 120)
-        _wait(app, lambda: len(w.events) >= 3, 240)
+        wait(app, lambda: w.engine is not None and not w.opening, 120)
+        wait(app, lambda: len(w.events) >= 3, 240)
         r = w.review
         r.set_active(True)
         r.select(1)  # the spotter's ME inside a true MaE: make it a MaE "happy"
@@ -64,15 +57,10 @@ def main(out: Path) -> int:
         r.set_loop_speed(0.1)  # slow enough for a loaded 2-vCPU machine to score every sample
         offset = r.session.rows[r.current].offset
         # the loop went back to the onset - 0.5 s (the curve after it is recomputed) ...
-        _wait(app, lambda: (w.history.last_frame or 0) < offset, 20.0)
+        wait(app, lambda: (w.history.last_frame or 0) < offset, 20.0)
         # ... and has scored the interval again
-        _wait(app, lambda: (w.history.last_frame or 0) >= offset + 2, 60.0)
-        tmp_png = Path(tmp) / "review.png"
-        w.grab().save(str(tmp_png))
-        w.close()
-        img = Image.open(tmp_png).convert("RGB").quantize(256)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        img.save(out, optimize=True)
+        wait(app, lambda: (w.history.last_frame or 0) >= offset + 2, 60.0)
+        save_window_png(w, out, tmp)
     print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
     return 0
 
