@@ -61,7 +61,10 @@ def run_clip(clip: Path, segments_file: Path, weights: str | None,
     wall = time.perf_counter() - t0
     summ = res.summary
     k_sw = int(summ["k_sw"])
-    micro_thr = float(summ["spotting"]["micro_threshold"])  # the loaded weights' (resolved)
+    # the loaded weights' threshold, resolved (None in the summary means the variant's default)
+    from rt_sfamnet.spotting import SpottingConfig
+
+    micro_thr = SpottingConfig(**summ["spotting"]).params("micro").threshold
     emos = tuple(c for c in summ["class_names"] if c != "neutral")
     reports = []
     for seg in segs:

@@ -37,6 +37,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="dataset: realistic videos with unlabelled head moves, talking, a hand "
                         "over the face, lighting drift, noise and compression, and a new "
                         "procedural identity per subject")
+    p.add_argument("--micro-fraction", type=float, default=0.6,
+                   help="dataset: share of micro-expressions among the scripted expressions "
+                        "(default 0.6; the rest are macro-expressions)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,6 +64,8 @@ def _simulate(args: argparse.Namespace) -> int:
     if args.dataset:
         if args.recipe is not None:
             raise ConfigError("--recipe applies to recordings, not to --dataset")
+        if not 0.0 <= args.micro_fraction <= 1.0:
+            raise ConfigError(f"--micro-fraction must be between 0 and 1, found {args.micro_fraction}")
         from rt_sfamnet.sim.dataset import write_dataset
 
         out = Path(args.out)
@@ -70,7 +75,8 @@ def _simulate(args: argparse.Namespace) -> int:
                                       videos_per_subject=args.videos, seconds=seconds,
                                       width=args.width, height=args.height, fps=args.fps,
                                       workers=args.workers, progress=True,
-                                      nuisance=args.nuisance)
+                                      nuisance=args.nuisance,
+                                      micro_fraction=args.micro_fraction)
         except BaseException:  # a full disk, a signal: nothing half-written stays behind
             _remove_new(out, before)
             raise

@@ -21,6 +21,9 @@ fear       1 + 2 + 4 + 5 + 20     brows up and together, lids up, lip corners si
 sad        1 + 4 + 15             inner brows up and together, lip corners down
 others     14 + 24 / 14 / 24      lips pressed or corners pulled in (mouth only)
 =========  =====================  ==================================================
+
+:data:`REALISTIC_PROTOTYPES` (the realistic simulator) adds open-mouth variants of happy
+(6 + 12 + 25, laughter 6 + 12 + 25 + 26) and sad (crying: + 25, + 20 + 25 + 26).
 """
 
 from __future__ import annotations
@@ -104,6 +107,11 @@ AU_HANDLES: dict[str, tuple[Handle, ...]] = {
     # lip presser: lips pressed together
     "24": (_mid((L.UPPER_LIP_TOP, L.UPPER_LIP_INNER), up=-0.9, sigma=0.16),
            _mid((L.LOWER_LIP_BOTTOM, L.LOWER_LIP_INNER), up=0.9, sigma=0.16)),
+    # lips part: the lower lip drops and the upper lip lifts, the jaw stays. The handles sit
+    # on the lips' outer edges: a smooth warp cannot tear the closed lips of the photograph
+    # apart, so the lip line between them stretches, as a parting mouth's dark gap widens.
+    "25": (_mid((L.LOWER_LIP_BOTTOM,), up=-1.0, sigma=0.12),
+           _mid((L.UPPER_LIP_TOP,), up=0.5, sigma=0.1)),
     # jaw drop: chin and lower lip down
     "26": (_mid(L.CHIN_AREA + (L.LOWER_LIP_BOTTOM,), up=-1.0, sigma=0.4),),
 }
@@ -113,7 +121,7 @@ AU_NAMES: dict[str, str] = {
     "5": "upper lid raiser", "6": "cheek raiser", "7": "lid tightener", "9": "nose wrinkler",
     "10": "upper lip raiser", "12": "lip corner puller", "14": "dimpler",
     "15": "lip corner depressor", "20": "lip stretcher", "23": "lip tightener",
-    "24": "lip presser", "26": "jaw drop", "45": "blink",
+    "24": "lip presser", "25": "lips part", "26": "jaw drop", "45": "blink",
 }
 
 # AU weights per emotion; "others" has several variants (one is picked per expression).
@@ -127,6 +135,21 @@ EMOTION_PROTOTYPES: dict[str, tuple[dict[str, float], ...]] = {
     "others": ({"14": 1.0, "24": 0.7}, {"24": 1.0}, {"14": 1.0}),
 }
 assert set(EMOTION_PROTOTYPES) == set(EMOTIONS7)
+
+# The realistic simulator's prototypes (``generate_script(nuisance=True)``): real smiles and
+# real crying often open the mouth (FACS: 6+12+25 open smile, 6+12+25+26 laughter; sadness
+# with 25/26 when crying). Without these variants, parted lips are only ever part of surprise
+# (26) and talking, so a real open smile and its release (lips closing: the motion of 24,
+# "others") read as surprise or others. With them, opening and closing the mouth belongs to
+# several emotions and the network has to look at the lip corners, cheeks and brows.
+REALISTIC_PROTOTYPES: dict[str, tuple[dict[str, float], ...]] = {
+    **EMOTION_PROTOTYPES,
+    "happy": EMOTION_PROTOTYPES["happy"] + ({"6": 0.6, "12": 1.0, "25": 0.8},
+                                            {"6": 0.8, "12": 1.0, "25": 0.8, "26": 0.4}),
+    "sad": EMOTION_PROTOTYPES["sad"] + ({"1": 0.9, "4": 0.55, "15": 1.0, "25": 0.6},
+                                        {"1": 0.9, "4": 0.7, "15": 1.0, "20": 0.4, "25": 0.8,
+                                         "26": 0.4}),
+}
 
 # CAS(ME)^3 / CASME II objective classes (Davison et al.), by emotion prototype.
 OBJECTIVE_CLASS: dict[str, str] = {

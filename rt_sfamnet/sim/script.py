@@ -26,7 +26,7 @@ import numpy as np
 
 from rt_sfamnet.emotions import EMOTIONS7, normalise_emotion
 from rt_sfamnet.errors import ConfigError
-from rt_sfamnet.sim.aus import AU_HANDLES, EMOTION_PROTOTYPES
+from rt_sfamnet.sim.aus import AU_HANDLES, EMOTION_PROTOTYPES, REALISTIC_PROTOTYPES
 from rt_sfamnet.sim.nuisance import Nuisance, make_nuisance
 
 MICRO_ONSET_APEX_S = (0.07, 0.25)
@@ -34,6 +34,10 @@ MICRO_MAX_S = 0.5
 MICRO_AMPLITUDE_PX = (1.4, 2.0)
 MACRO_DURATION_S = (0.5, 4.0)
 MACRO_AMPLITUDE_PX = (3.5, 6.0)
+#: realistic macro-expressions (log-uniform): a broad smile moves each lip corner by about a
+#: tenth of the inter-ocular distance and drops the lower lip by more (about 9-12 px at the
+#: simulator's face size), where 3.5-6 px is a restrained one
+REALISTIC_MACRO_AMPLITUDE_PX = (3.5, 14.0)
 BLINK_S = (0.10, 0.15)
 
 
@@ -207,16 +211,25 @@ def micro_timing(rng: np.random.Generator, fps: float) -> tuple[int, int, int]:
     return rise, hold + fall, hold
 
 
-def macro_timing(rng: np.random.Generator, fps: float) -> tuple[int, int, int]:
+MACRO_RISE_S, MACRO_FALL_S = (0.6, 1.2), (0.7, 1.4)
+REALISTIC_MACRO_RISE_S, REALISTIC_MACRO_FALL_S = (0.25, 1.2), (0.25, 1.4)
+
+
+def macro_timing(rng: np.random.Generator, fps: float,
+                 rise_s: tuple[float, float] = MACRO_RISE_S,
+                 fall_s: tuple[float, float] = MACRO_FALL_S) -> tuple[int, int, int]:
     """(onset->apex, apex->offset, hold) frame counts of a macro-expression at ``fps``.
 
-    Slow onsets (0.6-1.2 s) and offsets (0.7-1.4 s): a macro-expression moves the face by
-    several pixels, and a fast onset would look like a micro-expression inside a short flow
-    window. The hold is adjusted so the total stays within 0.5-4 s.
+    Slow onsets (``rise_s``, 0.6-1.2 s by default) and offsets (``fall_s``, 0.7-1.4 s): a
+    macro-expression moves the face by several pixels, and a fast onset would look like a
+    micro-expression inside a short flow window. Real smiles and frowns can reach their apex
+    in a quarter of a second and be let go as fast, so the realistic simulator uses
+    :data:`REALISTIC_MACRO_RISE_S` and :data:`REALISTIC_MACRO_FALL_S`. The hold is adjusted
+    so the total stays within 0.5-4 s.
     """
-    rise = max(2, int(round(rng.uniform(0.6, 1.2) * fps)))
+    rise = max(2, int(round(rng.uniform(*rise_s) * fps)))
     hold = int(round(rng.uniform(0.2, 1.4) * fps))
-    fall = max(2, int(round(rng.uniform(0.7, 1.4) * fps)))
+    fall = max(2, int(round(rng.uniform(*fall_s) * fps)))
     total = rise + hold + fall
     lo, hi = math.ceil(MACRO_DURATION_S[0] * fps) + 1, math.floor(MACRO_DURATION_S[1] * fps) - 1
     if total < lo:
@@ -227,19 +240,31 @@ def macro_timing(rng: np.random.Generator, fps: float) -> tuple[int, int, int]:
 
 
 def make_expression(rng: np.random.Generator, type: str, emotion: str, onset: int, fps: float,
-                    amplitude_px: float | None = None) -> Expression:
-    """A random expression of ``type`` and ``emotion`` starting at ``onset`` (frames)."""
+                    amplitude_px: float | None = None, realistic: bool = False) -> Expression:
+    """A random expression of ``type`` and ``emotion`` starting at ``onset`` (frames).
+
+    ``realistic``: draw the AUs from :data:`~rt_sfamnet.sim.aus.REALISTIC_PROTOTYPES`
+    (open-mouth smiles and crying too), macro onsets and offsets from
+    :data:`REALISTIC_MACRO_RISE_S` and :data:`REALISTIC_MACRO_FALL_S` and macro amplitudes
+    from :data:`REALISTIC_MACRO_AMPLITUDE_PX` (log-uniform).
+    """
     emotion = normalise_emotion(emotion)
     if emotion not in EMOTION_PROTOTYPES:
         raise ConfigError(f"unknown emotion {emotion!r}; expected one of {EMOTIONS7}")
-    variants = EMOTION_PROTOTYPES[emotion]
+    variants = (REALISTIC_PROTOTYPES if realistic else EMOTION_PROTOTYPES)[emotion]
     aus = dict(variants[int(rng.integers(len(variants)))])
     if type == "micro":
         rise, rest, hold = micro_timing(rng, fps)
         amp = rng.uniform(*MICRO_AMPLITUDE_PX) if amplitude_px is None else amplitude_px
     elif type == "macro":
-        rise, rest, hold = macro_timing(rng, fps)
-        amp = rng.uniform(*MACRO_AMPLITUDE_PX) if amplitude_px is None else amplitude_px
+        rise, rest, hold = (macro_timing(rng, fps, REALISTIC_MACRO_RISE_S, REALISTIC_MACRO_FALL_S)
+                            if realistic else macro_timing(rng, fps))
+        if amplitude_px is not None:
+            amp = amplitude_px
+        elif realistic:
+            amp = float(np.exp(rng.uniform(*np.log(REALISTIC_MACRO_AMPLITUDE_PX))))
+        else:
+            amp = rng.uniform(*MACRO_AMPLITUDE_PX)
     else:
         raise ConfigError(f"expression type must be 'micro' or 'macro', found {type!r}")
     apex = onset + rise
@@ -292,9 +317,12 @@ def generate_script(seed: int, n_frames: int, fps: float = 30.0, micro_fraction:
         nuisance: add what a person in front of a camera does besides expressions, all
             unlabelled (:mod:`rt_sfamnet.sim.nuisance`: head moves at real speeds, talking, a
             hand over the face, lighting drift, per-video noise and compression) and blink
-            more often (every 2-5 s), with 2-4.5 s between expressions to make room. The
-            events come from a separate random stream, so scripts without them are exactly
-            what they were before this option existed.
+            more often (every 2-5 s), with 2-4.5 s between expressions to make room. Its
+            expressions are realistic ones (:func:`make_expression`: open-mouth smiles and
+            crying, macro onsets and offsets from 0.25 s, broad macro-expressions up to
+            14 px). The events come from a separate random
+            stream, so scripts without this option are exactly what they were before it
+            existed.
     """
     rng = np.random.default_rng([int(seed), 1234])
     if nuisance:  # room between expressions for the unlabelled events
@@ -307,10 +335,10 @@ def generate_script(seed: int, n_frames: int, fps: float = 30.0, micro_fraction:
         if not order:
             order = list(rng.permutation(pool))
         typ = "micro" if rng.random() < micro_fraction else "macro"
-        e = make_expression(rng, typ, order[-1], t, fps)
+        e = make_expression(rng, typ, order[-1], t, fps, realistic=nuisance)
         if e.offset + int(0.3 * fps) >= n_frames:
             if typ == "macro":  # try a micro-expression in the remaining time
-                e = make_expression(rng, "micro", order[-1], t, fps)
+                e = make_expression(rng, "micro", order[-1], t, fps, realistic=nuisance)
                 if e.offset + int(0.3 * fps) >= n_frames:
                     break
             else:

@@ -50,3 +50,21 @@ def test_a_dataset_that_fills_the_disk_is_removed_again(tmp_path, monkeypatch, c
     assert rc == 2 and len(err) == 1 and err[0].startswith("rt-sfamnet simulate: error: ")
     assert "cannot write" in err[0] and calls[-1] in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]  # only what was there
+
+
+def test_micro_fraction_sets_the_dataset_mix(tmp_path, capsys):
+    rc = main(["simulate", "--dataset", "--out", str(tmp_path / "bad"), "--micro-fraction",
+               "1.5", "--subjects", "1", "--videos", "1", "--seconds", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and err == ["rt-sfamnet simulate: error: --micro-fraction must be between 0 "
+                               "and 1, found 1.5"]
+    assert not (tmp_path / "bad").exists()
+    rc = main(["simulate", "--dataset", "--out", str(tmp_path / "d"), "--micro-fraction", "0",
+               "--subjects", "1", "--videos", "1", "--seconds", "8", "--width", "64",
+               "--height", "48", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "macro-expressions" in out
+    rows = (tmp_path / "d" / "annotations" / "intervals.csv").read_text().splitlines()[1:]
+    # only macro-expressions, but for the script's last slot: a micro-expression fills the
+    # time a macro-expression no longer fits into
+    assert len(rows) >= 2 and all(",macro," in r for r in rows[:-1])

@@ -8,7 +8,7 @@ import pytest
 from rt_sfamnet.emotions import EMOTIONS7
 from rt_sfamnet.errors import ConfigError
 from rt_sfamnet.sim import script as S
-from rt_sfamnet.sim.aus import EMOTION_PROTOTYPES, OBJECTIVE_CLASS, au_string
+from rt_sfamnet.sim.aus import EMOTION_PROTOTYPES, OBJECTIVE_CLASS, REALISTIC_PROTOTYPES, au_string
 from rt_sfamnet.sim.recipe import Recipe, load_recipe, script_from_recipe
 
 
@@ -61,6 +61,55 @@ def test_every_emotion_has_a_distinct_prototype():
     firsts = {au_string(v[0]) for v in EMOTION_PROTOTYPES.values()}
     assert len(firsts) == 7
     assert set(OBJECTIVE_CLASS.values()) == {"I", "II", "III", "IV", "V", "VI", "VII"}
+
+
+def test_realistic_expressions_open_the_mouth_and_rise_faster():
+    """The realistic simulator draws open-mouth smiles and crying and faster macro onsets;
+    the plain simulator never does (its datasets stay what they were)."""
+    def draws(realistic):
+        rng = np.random.default_rng(3)
+        return [S.make_expression(rng, "macro", emo, 0, 30.0, realistic=realistic)
+                for _ in range(60) for emo in ("happy", "sad")]
+
+    plain, real = draws(False), draws(True)
+    assert not any("25" in e.aus for e in plain)
+    assert min(e.apex - e.onset for e in plain) >= 18  # 0.6 s at 30 fps
+    opened = {e.emotion for e in real if "25" in e.aus}
+    assert opened == {"happy", "sad"}
+    assert sum("25" in e.aus for e in real) > 40  # two of three variants each
+    assert 8 <= min(e.apex - e.onset for e in real) < 18  # 0.25-0.6 s onsets occur
+    assert min(e.offset - e.hold_end for e in plain) >= 21  # 0.7 s
+    assert 8 <= min(e.offset - e.hold_end for e in real) < 21  # and fast releases
+    assert max(e.amplitude_px for e in plain) <= 6.0
+    amps = [e.amplitude_px for e in real]
+    assert min(amps) >= 3.5 and max(amps) <= 14.0 and sum(a > 7.0 for a in amps) > 30
+    # every plain variant is still a realistic one, with the same AUs first
+    for emo, variants in EMOTION_PROTOTYPES.items():
+        assert REALISTIC_PROTOTYPES[emo][: len(variants)] == variants
+    nuis = S.generate_script(4, 3600, nuisance=True)
+    assert any("25" in e.aus for e in nuis.expressions if e.emotion in ("happy", "sad")) or \
+        not any(e.emotion in ("happy", "sad") for e in nuis.expressions)
+
+
+def test_lips_part_moves_the_lower_lip_down():
+    from rt_sfamnet.sim import RenderConfig, Renderer, faces
+    from rt_sfamnet.sim import landmarks as L
+
+    tpl = faces.build_template(faces.identity(1))
+    e = S.Expression("macro", "happy", 2, 8, 20, 5.0, {"25": 1.0}, hold_end=12)
+    r = Renderer(tpl, S.Script(24, 30.0, [e], [], S.HeadMotion(0, 0.0, 0.0, 0.0, 0.0)),
+                 config=RenderConfig(color_noise=0.0, depth_noise=None, head_motion=0.0))
+    d, _ = r.displacement(8)  # (h, w, 2) px over the face box, (x, y) image axes
+    x0, y0 = r.box[:2]
+
+    def at(i):
+        x, y = np.round(tpl.landmarks[i, :2]).astype(int)
+        return d[y - y0, x - x0]
+
+    lower, upper, brow = at(L.LOWER_LIP_BOTTOM), at(L.UPPER_LIP_TOP), at(105)
+    assert lower[1] > 3.0  # image y grows downwards: the lower lip drops by most of 5 px
+    assert -0.5 * lower[1] < upper[1] < -0.5  # the upper lip lifts, less
+    assert np.hypot(*brow) < 0.05
 
 
 def test_generation_is_deterministic_and_cycles_emotions():
