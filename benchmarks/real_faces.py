@@ -3,7 +3,7 @@
 Runs the headless analysis (``rt_sfamnet.analyze``: the source's own timing, the weights
 chosen for the source, their spotting values) on real clips and reports, per labelled
 segment (:mod:`rt_sfamnet.realfaces`): score saturation (the fraction of samples above 0.3,
-0.5, 0.7, 0.9), the highest raw score, the events and their emotions, the mean emotion
+0.5, 0.7, 0.9), the highest raw score and the pair of frames that gave it, the events and their emotions, the mean emotion
 probabilities and the samples without a face; then the checks a sensible analysis of a
 real face must pass (still: every score below the micro threshold; a smile: positive has
 the highest mean probability; no face: nothing spotted, every sample a ``no_face`` gap).

@@ -110,9 +110,11 @@ def segment_report(frames: Any, events: Any, seg: Segment, k_sw: int,
         k_sw: frames between a sample's two frames.
         emotions: the emotion class names (without ``neutral``).
     Returns:
-        ``{"segment", "kind", "samples", "scored", "no_face", "max_score",
+        ``{"segment", "kind", "samples", "scored", "no_face", "max_score", "max_pair",
         "above": {threshold: fraction of scored samples}, "mean_probs": {emotion: mean},
-        "events": [...]}`` (``max_score`` and ``mean_probs`` are None without a scored sample).
+        "events": [...]}``; ``max_pair`` is the ``[first, last]`` frames of the highest-scoring
+        sample (which pair fired). ``max_score``, ``max_pair`` and ``mean_probs`` are None
+        without a scored sample.
     """
     inside = frames[_in_segment(frames, seg, k_sw)]
     gap = inside["gap"].fillna("").astype(str)
@@ -120,12 +122,14 @@ def segment_report(frames: Any, events: Any, seg: Segment, k_sw: int,
     out: dict[str, Any] = {
         "segment": f"{seg.video} {seg.start}-{seg.end}: {seg.what}", "kind": seg.kind,
         "samples": int(len(inside)), "scored": int(len(scored)),
-        "no_face": int((gap == "no_face").sum()), "max_score": None,
+        "no_face": int((gap == "no_face").sum()), "max_score": None, "max_pair": None,
         "above": {}, "mean_probs": None,
     }
     if len(scored):
         s = scored["score"].astype(float)
         out["max_score"] = float(s.max())
+        first = int(scored["frame"].iloc[int(s.to_numpy().argmax())])
+        out["max_pair"] = [first, first + int(k_sw)]
         out["above"] = {str(t): float((s > t).mean()) for t in THRESHOLDS}
         out["mean_probs"] = {e: float(scored[f"prob_{e}"].astype(float).mean())
                              for e in emotions}

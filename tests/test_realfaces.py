@@ -43,7 +43,7 @@ def test_report_counts_only_pairs_inside_and_checks():
     events = pd.DataFrame([{"onset": 11, "offset": 20, "type": "micro", "emotion": "positive"}])
     rep = segment_report(frames, events, seg, 6, EMOS)
     assert rep["samples"] == 3 and rep["scored"] == 3 and rep["no_face"] == 0
-    assert rep["max_score"] == pytest.approx(0.6)
+    assert rep["max_score"] == pytest.approx(0.6) and rep["max_pair"] == [2, 8]
     assert rep["above"] == {"0.3": pytest.approx(1 / 3), "0.5": pytest.approx(1 / 3),
                             "0.7": 0.0, "0.9": 0.0}
     assert rep["mean_probs"]["negative"] == pytest.approx(0.2)
@@ -65,7 +65,7 @@ def test_emotion_and_no_face_checks():
                       [2, "no_face", None, None, None, None, None]])
     ev = pd.DataFrame([{"onset": 5, "offset": 9, "type": "macro", "emotion": "positive"}])
     rep = segment_report(frames, ev, nof, 6, EMOS)
-    assert rep["max_score"] is None and rep["no_face"] == 2
+    assert rep["max_score"] is None and rep["max_pair"] is None and rep["no_face"] == 2
     assert segment_checks(rep, 0.5) == {"no face: nothing spotted": False,
                                         "no face: every sample a no_face gap": True}
 
