@@ -21,6 +21,10 @@ Two kinds of map, all ``42 x 42`` (the input maps' grid) and float32:
 
   A map whose maximum is 0 (no positive evidence) stays all zeros.
 
+An ensemble (:class:`~rt_sfamnet.model.SFAMNetEnsemble`) is explained member by member, each
+on the inputs it sees and for the ensemble's class; the maps are the members' mean (the
+Grad-CAM maps normalised again), the score and probabilities the ensemble's.
+
 Nothing here runs per sample by itself: the engine never calls it. Callers compute the maps
 for what is shown or written (the newest sample while the GUI overlay is on, an event's apex
 when it is reviewed or exported), each call one forward and two backward passes of a
@@ -40,7 +44,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rt_sfamnet.model import MAP_SIZE, SFAMNet
+from rt_sfamnet.model import MAP_SIZE, SFAMNet, SFAMNetEnsemble
 
 __all__ = [
     "STREAMS",
@@ -176,7 +180,7 @@ class _Taps:
         self.handles = []
 
 
-def spatial_attention(model: SFAMNet, maps: np.ndarray) -> np.ndarray:
+def spatial_attention(model: SFAMNet | SFAMNetEnsemble, maps: np.ndarray) -> np.ndarray:
     """The CBAM spatial gates of ``model`` for ``maps``.
 
     Args:
@@ -187,6 +191,10 @@ def spatial_attention(model: SFAMNet, maps: np.ndarray) -> np.ndarray:
         float32 ``3 x 42 x 42`` (or ``N x 3 x 42 x 42``) in [0, 1], stream order u, v, w.
     """
     x, single = _as_batch(maps)
+    if isinstance(model, SFAMNetEnsemble):
+        gates = [spatial_attention(m, _member_input(model, k, x)) for k, m in enumerate(model.members)]
+        out = np.mean(np.stack(gates), axis=0).astype(np.float32)
+        return out[0] if single else out
     taps = _Taps(model)
     try:
         with torch.no_grad():
@@ -209,9 +217,7 @@ def _explain(model: SFAMNet, taps: _Taps, x: torch.Tensor, emotion: int | None
         if emotion is None:
             target = logits.argmax(dim=1)
         else:
-            if not 0 <= int(emotion) < logits.shape[1]:
-                raise ValueError(f"emotion must be a class index in [0, {logits.shape[1]}), "
-                                 f"found {emotion!r}")
+            _check_class(emotion, logits.shape[1])
             target = torch.full((x.shape[0],), int(emotion), dtype=torch.long)
         emo_logit = logits.gather(1, target[:, None]).sum()
         g_spot = torch.autograd.grad(st["spot_logit"].sum(), feats, retain_graph=True)
@@ -227,7 +233,7 @@ def _explain(model: SFAMNet, taps: _Taps, x: torch.Tensor, emotion: int | None
     return out
 
 
-def compute_attention(model: SFAMNet, maps: np.ndarray, emotion: int | None = None
+def compute_attention(model: SFAMNet | SFAMNetEnsemble, maps: np.ndarray, emotion: int | None = None
                       ) -> list[AttentionMaps]:
     """CBAM spatial attention and Grad-CAM (spotting, emotion) of each sample of ``maps``.
 
@@ -243,6 +249,8 @@ def compute_attention(model: SFAMNet, maps: np.ndarray, emotion: int | None = No
         One :class:`AttentionMaps` per sample.
     """
     x, _single = _as_batch(maps)
+    if isinstance(model, SFAMNetEnsemble):
+        return _ensemble_attention(model, x, emotion)
     taps = _Taps(model)
     try:
         raw = _explain(model, taps, x, emotion)
@@ -266,6 +274,42 @@ def compute_attention(model: SFAMNet, maps: np.ndarray, emotion: int | None = No
     return result
 
 
+def _member_input(model: SFAMNetEnsemble, k: int, x: torch.Tensor) -> np.ndarray:
+    """What member ``k`` of an ensemble sees of the inputs ``x`` (N x 3 x 42 x 42)."""
+    return (x * model.gains[k].to(x.dtype)).numpy()
+
+
+def _check_class(emotion: int | None, classes: int) -> None:
+    if emotion is not None and not 0 <= int(emotion) < classes:
+        raise ValueError(f"emotion must be a class index in [0, {classes}), found {emotion!r}")
+
+
+def _ensemble_attention(model: SFAMNetEnsemble, x: torch.Tensor, emotion: int | None
+                        ) -> list[AttentionMaps]:
+    """Each member's maps for the ensemble's class, averaged over the members."""
+    with torch.no_grad():
+        spot, logits = model(x[:, 0:1], x[:, 1:2], x[:, 2:3])
+    _check_class(emotion, logits.shape[1])
+    targets = logits.argmax(dim=1) if emotion is None else torch.full((x.shape[0],), int(emotion))
+    probs = torch.softmax(logits, dim=1).float().numpy()
+    result = []
+    for n in range(x.shape[0]):
+        per = [compute_attention(m, _member_input(model, k, x[n:n + 1]), int(targets[n]))[0]
+               for k, m in enumerate(model.members)]
+
+        def mean(name: str, _per: list[AttentionMaps] = per) -> np.ndarray:
+            return np.mean(np.stack([getattr(a, name) for a in _per]), axis=0)
+
+        result.append(AttentionMaps(
+            spatial=mean("spatial").astype(np.float32),
+            spot_streams=normalise_max(mean("spot_streams"), (0, 1, 2)),
+            spot_concat=normalise_max(mean("spot_concat"), (0, 1)),
+            emotion_streams=normalise_max(mean("emotion_streams"), (0, 1, 2)),
+            emotion_concat=normalise_max(mean("emotion_concat"), (0, 1)),
+            emotion=int(targets[n]), score=float(spot[n, 0]), probs=probs[n].astype(np.float32)))
+    return result
+
+
 class AttentionProbe:
     """Attention of one network, safe beside that network's inference thread.
 
@@ -278,7 +322,7 @@ class AttentionProbe:
     ``probe(maps)`` -> :class:`AttentionMaps` for one ``3 x 42 x 42`` float sample.
     """
 
-    def __init__(self, model: SFAMNet, class_names: tuple[str, ...] | None = None) -> None:
+    def __init__(self, model: SFAMNet | SFAMNetEnsemble, class_names: tuple[str, ...] | None = None) -> None:
         self.model = copy.deepcopy(model).to("cpu").eval()
         for p in self.model.parameters():
             p.requires_grad_(False)

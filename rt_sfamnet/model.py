@@ -20,6 +20,9 @@ the three streams are concatenated (u, v, w order) to 9x14x14 and feed two heads
 
 7,249 parameters for ``emotions=4`` (the bn parameters included).
 
+:class:`SFAMNetEnsemble` averages several such networks trained alike (different training
+seeds): the mean spotting score and the mean emotion probabilities.
+
 Inference on NumPy maps (a network plus its weights' metadata) is
 :class:`rt_sfamnet.predictor.Predictor`; loading and saving weights is :mod:`rt_sfamnet.weights`.
 This module needs only PyTorch and imports no other stage.
@@ -164,6 +167,55 @@ class SFAMNet(nn.Module):
         spot = torch.sigmoid(self.fc_spot(s))
         logits = self.fc_recog(r)
         return spot, logits
+
+
+class SFAMNetEnsemble(nn.Module):
+    """The mean of ``K`` SFAMNets trained alike (the same recipe with different seeds).
+
+    One network's score and emotion on a real face change with its training seed
+    (docs/real-faces.md); the mean of a few seeds does not depend on one draw.
+
+    Args:
+        members: ``K >= 2`` networks with the same number of emotions.
+        gains: ``K`` positive input gains: member ``k`` sees ``x * gains[k]`` (its own training
+            input scale divided by the ensemble's, so every member gets the inputs it was
+            trained on). Default: all 1.
+
+    ``forward(u, v, w)`` as :class:`SFAMNet`: ``spot`` ``N x 1`` is the mean of the members'
+    scores; ``logits`` ``N x C`` is the log of the mean of the members' softmax probabilities,
+    so ``softmax(logits)`` is that mean. The state_dict holds ``members.<k>.<release key>``
+    and ``gains``.
+    """
+
+    def __init__(self, members: list[SFAMNet], gains: list[float] | None = None) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 networks, found {len(members)}")
+        emotions = {int(m.emotions) for m in members}
+        if len(emotions) != 1:
+            raise ValueError(f"ensemble members must have the same number of emotions, "
+                             f"found {sorted(emotions)}")
+        gains = [1.0] * len(members) if gains is None else [float(g) for g in gains]
+        if len(gains) != len(members) or not all(g > 0 and g < float("inf") for g in gains):
+            raise ValueError(f"gains must be {len(members)} positive finite numbers, found {gains}")
+        self.emotions = emotions.pop()
+        self.num_classes = self.emotions + 1
+        self.members = nn.ModuleList(members)
+        self.register_buffer("gains", torch.tensor(gains, dtype=torch.float32))
+
+    def forward(
+        self, u: torch.Tensor, v: torch.Tensor, w: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        spot_sum = prob_sum = None
+        for k, member in enumerate(self.members):  # sums in member order: the same on any CPU
+            g = self.gains[k]
+            s, logits = member(u * g, v * g, w * g)
+            p = torch.softmax(logits, dim=1)
+            spot_sum = s if spot_sum is None else spot_sum + s
+            prob_sum = p if prob_sum is None else prob_sum + p
+        n = float(len(self.members))
+        mean_probs = prob_sum / n
+        return spot_sum / n, torch.log(mean_probs.clamp_min(torch.finfo(mean_probs.dtype).tiny))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -310,6 +310,36 @@ def spot_args(values: Mapping[str, Any]) -> list[str]:
     return [f"{k}={v}" for k, v in sorted(values.items()) if v is not None]
 
 
+def tune_run(run: str | Path, base: Mapping[str, Any] | None, *, frame_skip: int, fps: float,
+             emotions: int, out: str | Path | None = None) -> dict[str, Any]:
+    """:func:`select_values` on a run folder's LOSO curves, with ``spot_args``, written to
+    ``out`` (default ``<run>/tuning.json``); returns the report."""
+    report = select_values(load_run_curves(run), base, frame_skip=frame_skip, fps=fps,
+                           emotions=emotions)
+    report["spot_args"] = spot_args(report["shipped"])
+    Path(out or Path(run) / "tuning.json").write_text(
+        json.dumps(report, indent=1, default=_json_default))
+    return report
+
+
+def selection_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What a weights file records of a :func:`tune_run` report (``spotting_selection``)."""
+    m = report["metrics"]
+    return {"method": "grid search on the LOSO test curves (rt_sfamnet.tuning); shipped = best "
+            "pooled F1 over all subjects; nested = per held-out subject, chosen on the others",
+            "shipped": report["shipped"], "nested_values": report["nested"], "f1": f1_table(m),
+            "metrics": m, "gap_rule": report["gap_rule"]}
+
+
+def f1_table(metrics: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{base|shipped|nested: {micro, macro, overall F1, macro_emotion_accuracy}}``."""
+    out = {}
+    for w, m in metrics.items():
+        out[w] = {t: m[t]["f1"] for t in ("micro", "macro", "overall")}
+        out[w]["macro_emotion_accuracy"] = m.get("macro_emotion", {}).get("accuracy")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rt_sfamnet.tuning RUN [--base K=V ...] [--emotions 4] [--out FILE]``."""
     import argparse
@@ -329,12 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     train = cfg.get("train", {})
     base = parse_overrides(a.base, "--base") if a.base else dict(train.get("spotting", {}))
     meta = cfg.get("cache_meta", {})
-    report = select_values(load_run_curves(run), base, frame_skip=int(meta.get("frame_skip", 2)),
-                           fps=float(meta.get("fps", 30.0)),
-                           emotions=a.emotions or int(train.get("emotions", 4)))
-    report["spot_args"] = spot_args(report["shipped"])
     out = Path(a.out) if a.out else run / "tuning.json"
-    out.write_text(json.dumps(report, indent=1, default=_json_default))
+    report = tune_run(run, base, frame_skip=int(meta.get("frame_skip", 2)),
+                      fps=float(meta.get("fps", 30.0)),
+                      emotions=a.emotions or int(train.get("emotions", 4)), out=out)
     m = report["metrics"]
     for which in ("base", "shipped", "nested"):
         print(which, {t: round(m[which][t]["f1"], 3) for t in ("micro", "macro", "overall")},

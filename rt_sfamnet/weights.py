@@ -5,6 +5,10 @@ release layout, float32, plus the int64 ``num_batches_tracked`` counters) with J
 under the key ``"rt_sfamnet"`` (see :class:`WeightsMeta`): number of emotions, flow mode, the
 input scale and units the network expects, frame skip, and free-form provenance.
 
+An ensemble (:class:`~rt_sfamnet.model.SFAMNetEnsemble`, several networks trained alike) is
+the same format: its state_dict holds ``members.<k>.<release key>`` for each network and
+``gains`` (one input gain per network); each member is checked like a single network.
+
 Official checkpoints are pickled PyTorch state_dicts saved from CUDA tensors. They are read
 only through ``torch.load(..., weights_only=True, map_location="cpu")``, which refuses any
 pickle that would construct something other than tensors and plain containers; nothing is
@@ -30,7 +34,7 @@ import torch
 
 from rt_sfamnet.errors import WeightsError
 from rt_sfamnet.features import FLOW_MODES
-from rt_sfamnet.model import SFAMNet
+from rt_sfamnet.model import SFAMNet, SFAMNetEnsemble
 from rt_sfamnet.resources import data_dir
 
 METADATA_KEY = "rt_sfamnet"
@@ -334,6 +338,48 @@ def _build(state: dict[str, torch.Tensor], emotions: int, where: str) -> SFAMNet
     return model.eval()
 
 
+ENSEMBLE_PREFIX = "members."
+
+
+def _is_ensemble(state: Mapping[str, Any]) -> bool:
+    return any(isinstance(k, str) and k.startswith(ENSEMBLE_PREFIX) for k in state)
+
+
+def _build_ensemble(state: dict[str, torch.Tensor], emotions: int | None, where: str
+                    ) -> SFAMNetEnsemble:
+    """Check and build an ensemble state_dict (``members.<k>.<key>`` and ``gains``)."""
+    groups: dict[int, dict[str, torch.Tensor]] = {}
+    other = []
+    for k, v in state.items():
+        if k == "gains":
+            continue
+        head, _, rest = k.removeprefix(ENSEMBLE_PREFIX).partition(".")
+        if k.startswith(ENSEMBLE_PREFIX) and head.isdigit() and rest:
+            groups.setdefault(int(head), {})[rest] = v
+        else:
+            other.append(str(k))
+    if other:
+        raise WeightsError(f"{where}: an ensemble holds only members.<k>.* and gains; found "
+                           f"{sorted(other)[:6]}")
+    if sorted(groups) != list(range(len(groups))) or len(groups) < 2:
+        raise WeightsError(f"{where}: an ensemble needs members 0..K-1 with K >= 2; found "
+                           f"members {sorted(groups)}")
+    gains = state.get("gains")
+    if not isinstance(gains, torch.Tensor) or tuple(gains.shape) != (len(groups),):
+        raise WeightsError(f"{where}: an ensemble of {len(groups)} networks needs 'gains' of shape "
+                           f"({len(groups)},), found "
+                           f"{tuple(gains.shape) if isinstance(gains, torch.Tensor) else gains!r}")
+    if not bool(gains.isfinite().all()) or not bool((gains > 0).all()):
+        raise WeightsError(f"{where}: ensemble gains must be positive and finite, found "
+                           f"{gains.tolist()}")
+    members = []
+    for k in range(len(groups)):
+        sub, found = _check_state(groups[k], emotions, f"{where} (member {k})")
+        emotions = found
+        members.append(_build(sub, found, f"{where} (member {k})"))
+    return SFAMNetEnsemble(members, [float(g) for g in gains]).eval()
+
+
 def _file_kind(path: Path) -> str:
     """'safetensors', 'torch-zip', 'pickle' or 'unknown' from the first bytes."""
     with path.open("rb") as fh:
@@ -408,7 +454,7 @@ def official_meta(path: str | Path, emotions: int) -> WeightsMeta:
     )
 
 
-def save_weights(model: SFAMNet, path: str | Path, meta: WeightsMeta) -> Path:
+def save_weights(model: SFAMNet | SFAMNetEnsemble, path: str | Path, meta: WeightsMeta) -> Path:
     """Write ``model``'s state_dict and ``meta`` to a ``.safetensors`` file (atomically).
 
     A path that cannot be written raises OutputError and leaves no temporary file.
@@ -447,7 +493,8 @@ def read_meta(path: str | Path) -> WeightsMeta:
     return WeightsMeta.from_json(md[METADATA_KEY], f"weights file {p}")
 
 
-def load_weights(path: str | Path, emotions: int | None = None) -> tuple[SFAMNet, WeightsMeta]:
+def load_weights(path: str | Path, emotions: int | None = None
+                 ) -> tuple[SFAMNet | SFAMNetEnsemble, WeightsMeta]:
     """Load a network and its metadata.
 
     Args:
@@ -457,7 +504,8 @@ def load_weights(path: str | Path, emotions: int | None = None) -> tuple[SFAMNet
             from it).
 
     Returns:
-        ``(model, meta)`` with the model in eval mode on the CPU.
+        ``(model, meta)`` with the model in eval mode on the CPU: an
+        :class:`~rt_sfamnet.model.SFAMNetEnsemble` when the file holds several networks.
     """
     from safetensors.torch import load_file
 
@@ -481,6 +529,8 @@ def load_weights(path: str | Path, emotions: int | None = None) -> tuple[SFAMNet
         state = load_file(str(p), device="cpu")
     except Exception as exc:  # noqa: BLE001
         raise WeightsError(f"{where}: not a readable safetensors file ({exc})") from None
+    if _is_ensemble(state):
+        return _build_ensemble(state, meta.emotions, where), meta
     state, found = _check_state(state, meta.emotions, where)
     return _build(state, found, where), meta
 

@@ -178,3 +178,26 @@ def test_worker_computes_the_newest_offer_only():
     assert [key for key, _ in done] == ["first", "k3"]
     assert worker.computed == 2 and worker.replaced == 2 and worker.idle()
     np.testing.assert_array_equal(done[1][1].spatial, probe(maps[3]).spatial)
+
+
+def test_ensemble_attention_is_the_members_mean_for_the_ensembles_class():
+    from rt_sfamnet.model import SFAMNetEnsemble
+
+    torch.manual_seed(4)
+    a, b = SFAMNet(4).eval(), SFAMNet(4).eval()
+    ens = SFAMNetEnsemble([a, b], [1.0, 0.5]).eval()
+    x = np.random.default_rng(1).normal(size=(3, 42, 42)).astype(np.float32)
+    got = compute_attention(ens, x)[0]
+    with torch.no_grad():
+        s, logits = ens(*(torch.from_numpy(x)[None, i : i + 1] for i in range(3)))
+    cls = int(logits.argmax())
+    ma = compute_attention(a, x, cls)[0]
+    mb = compute_attention(b, 0.5 * x, cls)[0]
+    assert got.emotion == cls and got.score == pytest.approx(float(s))
+    np.testing.assert_allclose(got.spatial, (ma.spatial + mb.spatial) / 2, atol=1e-6)
+    np.testing.assert_allclose(got.spot_concat,
+                               normalise_max((ma.spot_concat + mb.spot_concat) / 2, (0, 1)),
+                               atol=1e-6)
+    np.testing.assert_allclose(spatial_attention(ens, x), got.spatial, atol=1e-6)
+    with pytest.raises(ValueError, match="class index"):
+        compute_attention(ens, x, 9)

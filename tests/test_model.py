@@ -145,3 +145,26 @@ def test_predictor_onednn_switch_gives_same_outputs_and_restores_flag():
     assert torch.backends.mkldnn.enabled == before
     np.testing.assert_allclose(a[0], b[0], atol=1e-6)
     np.testing.assert_allclose(a[1], b[1], atol=1e-6)
+
+
+def test_ensemble_is_the_mean_of_its_members_by_hand():
+    from rt_sfamnet.model import SFAMNetEnsemble
+
+    torch.manual_seed(3)
+    a, b = SFAMNet(4).eval(), SFAMNet(4).eval()
+    ens = SFAMNetEnsemble([a, b], [1.0, 2.0]).eval()
+    x = torch.randn(3, 1, 42, 42)
+    with torch.no_grad():
+        s, logits = ens(x, x, x)
+        sa, la = a(x, x, x)
+        sb, lb = b(2 * x, 2 * x, 2 * x)  # member 1 sees twice the input
+    torch.testing.assert_close(s, (sa + sb) / 2)
+    pa, pb = torch.softmax(la, 1), torch.softmax(lb, 1)
+    torch.testing.assert_close(torch.softmax(logits, 1), (pa + pb) / 2)
+    assert ens.emotions == 4 and ens.num_classes == 5
+    with pytest.raises(ValueError, match="at least 2"):
+        SFAMNetEnsemble([a])
+    with pytest.raises(ValueError, match="same number of emotions"):
+        SFAMNetEnsemble([a, SFAMNet(7)])
+    with pytest.raises(ValueError, match="positive finite"):
+        SFAMNetEnsemble([a, b], [1.0, 0.0])

@@ -287,3 +287,44 @@ def test_weights_info_always_prints_strict_json(tmp_path, capsys):
     assert main(["weights", "info", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "input_scale must be a finite number > 0, found -1.0" in err[0]
+
+
+def _ensemble_file(tmp_path, edit=None):
+    from safetensors.torch import save_file
+
+    from rt_sfamnet.model import SFAMNetEnsemble
+    from rt_sfamnet.weights import METADATA_KEY, WeightsMeta
+
+    torch.manual_seed(1)
+    state = SFAMNetEnsemble([SFAMNet(4), SFAMNet(4)], [1.0, 1.5]).state_dict()
+    state = {k: v.clone() for k, v in state.items()}
+    if edit:
+        edit(state)
+    p = tmp_path / "ens.safetensors"
+    save_file(state, str(p), metadata={METADATA_KEY: WeightsMeta(emotions=4).to_json()})
+    return p
+
+
+def test_ensemble_roundtrip_and_predictor(tmp_path):
+    from rt_sfamnet.model import SFAMNetEnsemble
+
+    model, meta = load_weights(_ensemble_file(tmp_path))
+    assert isinstance(model, SFAMNetEnsemble) and model.gains.tolist() == [1.0, 1.5]
+    pred = Predictor(model, meta, device="cpu")
+    scores, probs = pred.predict(np.zeros((2, 3, 42, 42), np.float32))
+    assert scores.shape == (2,) and probs.shape == (2, 5)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.pop("gains"), r"needs 'gains' of shape \(2,\)"),
+    (lambda s: s.__setitem__("gains", torch.tensor([1.0, -1.0])), "positive and finite"),
+    (lambda s: [s.pop(k) for k in list(s) if k.startswith("members.1.")], "members 0..K-1 with K >= 2"),
+    (lambda s: s.__setitem__("extra", torch.zeros(1)), r"only members.<k>.\* and gains"),
+    (lambda s: s.pop("members.1.fc_spot.bias"), r"\(member 1\): not the SFAMNet release layout"),
+    (lambda s: s.__setitem__("members.0.conv1.weight", torch.full((8, 9, 5, 5), float("nan"))),
+     r"\(member 0\): 1 tensor\(s\) hold NaN"),
+])
+def test_damaged_ensemble_files_are_named(tmp_path, edit, message):
+    with pytest.raises(WeightsError, match=message):
+        load_weights(_ensemble_file(tmp_path, edit))

@@ -19,3 +19,12 @@ COMMANDS: tuple[str, ...] = (
     "weights",
     "bench",
 )
+
+
+def portable_command(argv: list[str]) -> str:
+    """The command line with absolute paths cut to their last component (no machine paths
+    in weights files that may be shared)."""
+    import os
+    from pathlib import Path
+
+    return "rt-sfamnet " + " ".join(Path(a).name if os.path.isabs(a) else a for a in argv[1:])

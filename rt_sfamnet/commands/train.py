@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rt_sfamnet.cluster import add_cluster_arguments
+from rt_sfamnet.commands import portable_command
 
 NAME = "train"
 HELP = "Train and evaluate SFAMNet leave-one-subject-out from a feature cache (resumable)."
@@ -70,39 +71,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="score-curve plots of this many videos with micro-expressions")
 
 
-def _portable_command(argv: list[str]) -> str:
-    """The command line with absolute paths cut to their last component (no machine paths
-    in weights files that may be shared)."""
-    import os
-    from pathlib import Path
-
-    return "rt-sfamnet " + " ".join(Path(a).name if os.path.isabs(a) else a for a in argv[1:])
-
-
 def _tune(run_, cfg):
     """Grid search on the run's LOSO curves; a Run whose spotting values are the shipped ones,
     the selection summary for the weights' provenance, and the F1s for the printed line."""
     import dataclasses
-    import json
 
     from rt_sfamnet.training import Run
-    from rt_sfamnet.tuning import load_run_curves, select_values, spot_args
+    from rt_sfamnet.tuning import f1_table, selection_summary, tune_run
 
     meta = run_.meta
-    rep = select_values(load_run_curves(run_.out), cfg.spotting, frame_skip=int(meta["frame_skip"]),
-                        fps=float(meta.get("fps", 30.0)), emotions=cfg.emotions)
-    rep["spot_args"] = spot_args(rep["shipped"])
-    (run_.out / "tuning.json").write_text(json.dumps(rep, indent=1, default=float))
-    m = rep["metrics"]
-    f1s = {w: {t: m[w][t]["f1"] for t in ("micro", "macro", "overall")} for w in m}
-    for w in m:
-        f1s[w]["macro_emotion_accuracy"] = m[w].get("macro_emotion", {}).get("accuracy")
-    summary = {"method": "grid search on the LOSO test curves (rt_sfamnet.tuning); shipped = best "
-               "pooled F1 over all subjects; nested = per held-out subject, chosen on the others",
-               "shipped": rep["shipped"], "nested_values": rep["nested"], "f1": f1s,
-               "metrics": m, "gap_rule": rep["gap_rule"]}
+    rep = tune_run(run_.out, cfg.spotting, frame_skip=int(meta["frame_skip"]),
+                   fps=float(meta.get("fps", 30.0)), emotions=cfg.emotions)
     new = Run(run_.cache, run_.out, dataclasses.replace(cfg, spotting=rep["shipped"]), log=run_.log)
-    return new, summary, f1s
+    return new, selection_summary(rep), f1_table(rep["metrics"])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -174,7 +155,7 @@ def _train(args: argparse.Namespace, cfg, shard) -> int:
                "macro_emotion_accuracy": p["megc"].get("macro_emotion", {}).get("accuracy"),
                "seconds_per_fold": summary["seconds_per_fold"],
                "results": str(run_.out / "results.json")}
-    prov: dict = {"command": _portable_command(sys.argv)}
+    prov: dict = {"command": portable_command(sys.argv)}
     if args.tune:
         run_, prov["spotting_selection"], out["tuned"] = _tune(run_, cfg)
     if args.final is not None:

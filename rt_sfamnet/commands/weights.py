@@ -1,12 +1,15 @@
-"""``rt-sfamnet weights``: convert official checkpoints and show what a weights file holds."""
+"""``rt-sfamnet weights``: convert official checkpoints, show what a weights file holds, and
+join LOSO runs of different seeds into an ensemble (:mod:`rt_sfamnet.training.ensemble`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 NAME = "weights"
-HELP = "convert an official SFAMNet checkpoint (.pkl) to .safetensors, or show a weights file"
+HELP = ("convert an official SFAMNet checkpoint (.pkl) to .safetensors, show a weights file, "
+        "or join training runs of different seeds into an ensemble")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +25,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     info = sub.add_parser("info", help="print the metadata of a weights file (.safetensors or .pkl)")
     info.add_argument("path", metavar="FILE")
     info.add_argument("--emotions", type=int, choices=(4, 7), default=None)
+    ens = sub.add_parser(
+        "ensemble",
+        help="join LOSO runs of one recipe with different --seed: the ensemble's LOSO curves "
+             "and metrics, its spotting values (--tune) and its final weights",
+    )
+    ens.add_argument("runs", nargs="+", metavar="RUN", help="finished `rt-sfamnet train` folders")
+    ens.add_argument("--out", required=True, metavar="DIR", help="the ensemble's folder")
+    ens.add_argument("--cache", default=None,
+                     help="the runs' feature cache (default: the path they recorded)")
+    ens.add_argument("--tune", action="store_true",
+                     help="choose the ensemble's spotting values on its LOSO curves "
+                          "(DIR/tuning.json, with the nested estimate)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +55,21 @@ def run(args: argparse.Namespace) -> int:
         model, meta = load_weights(args.path, emotions=args.emotions)
         d = json.loads(meta.to_json())
         d["parameters"] = count_parameters(model)
+        d["networks"] = len(getattr(model, "members", [model]))
         print(json.dumps(d, indent=2, sort_keys=True))
         return 0
-    print("rt-sfamnet weights: choose an action: import or info (see --help)")
+    if action == "ensemble":
+        from rt_sfamnet.commands import portable_command
+        from rt_sfamnet.training.ensemble import build
+
+        summary = build(args.runs, args.out, cache=args.cache, tune=args.tune,
+                        command=portable_command(sys.argv), log=print)
+        pooled = summary["pooled"]
+        out = {"folds": len(summary["folds"]), "networks": len(summary["ensemble"]),
+               **{f"{t}_f1": pooled["megc"][t]["f1"] if pooled else None
+                  for t in ("micro", "macro", "overall")},
+               "tuned": summary.get("tuned"), "final": summary.get("final")}
+        print(json.dumps(out))
+        return 0
+    print("rt-sfamnet weights: choose an action: import, info or ensemble (see --help)")
     return 1

@@ -424,8 +424,8 @@ class Engine:
             adm = pipe.admit(frame)  # metadata only: skipped frames are never decoded
             if adm.stale:
                 continue  # prepared by the source before the seek
-            if pace:
-                self._pacer.wait(frame.index)
+            if pace:  # by the frame's own time: a variable-rate video plays at its true pace
+                self._pacer.wait_time(frame.timestamp)
             arrival = time.perf_counter()
             self._stage["capture"].add(capture_ms)
             self._latest_frame = frame

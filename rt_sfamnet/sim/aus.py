@@ -23,7 +23,8 @@ others     14 + 24 / 14 / 24      lips pressed or corners pulled in (mouth only)
 =========  =====================  ==================================================
 
 :data:`REALISTIC_PROTOTYPES` (the realistic simulator) adds open-mouth variants of happy
-(6 + 12 + 25, laughter 6 + 12 + 25 + 26) and sad (crying: + 25, + 20 + 25 + 26).
+(6 + 12 + 25, laughter 6 + 12 + 25 + 26), smiles without the cheek raiser (12, 12 + 25) and
+open-mouth variants of sad (crying: + 25, + 20 + 25 + 26).
 """
 
 from __future__ import annotations
@@ -141,11 +142,15 @@ assert set(EMOTION_PROTOTYPES) == set(EMOTIONS7)
 # with 25/26 when crying). Without these variants, parted lips are only ever part of surprise
 # (26) and talking, so a real open smile and its release (lips closing: the motion of 24,
 # "others") read as surprise or others. With them, opening and closing the mouth belongs to
-# several emotions and the network has to look at the lip corners, cheeks and brows.
+# several emotions and the network has to look at the lip corners, cheeks and brows. Smiles
+# without the cheek raiser (12, 12 + 25: the social, non-Duchenne smile, and the first frames
+# of many Duchenne smiles, whose cheeks follow the lip corners) are there so that a motion of
+# the mouth alone is not always "others" (14, 24).
 REALISTIC_PROTOTYPES: dict[str, tuple[dict[str, float], ...]] = {
     **EMOTION_PROTOTYPES,
     "happy": EMOTION_PROTOTYPES["happy"] + ({"6": 0.6, "12": 1.0, "25": 0.8},
-                                            {"6": 0.8, "12": 1.0, "25": 0.8, "26": 0.4}),
+                                            {"6": 0.8, "12": 1.0, "25": 0.8, "26": 0.4},
+                                            {"12": 1.0}, {"12": 1.0, "25": 0.8}),
     "sad": EMOTION_PROTOTYPES["sad"] + ({"1": 0.9, "4": 0.55, "15": 1.0, "25": 0.6},
                                         {"1": 0.9, "4": 0.7, "15": 1.0, "20": 0.4, "25": 0.8,
                                          "26": 0.4}),

@@ -44,7 +44,7 @@ def init_from(model, path: str | Path) -> list[str]:
     """
     from rt_sfamnet.weights import load_weights
 
-    src, _meta = load_weights(path)
+    src = _single_network(load_weights(path)[0], path)
     src_sd = src.state_dict()
     own = model.state_dict()
     for k, v in src_sd.items():
@@ -60,6 +60,17 @@ def init_from(model, path: str | Path) -> list[str]:
     return trainable
 
 
+def _single_network(model, path: str | Path):
+    """``model`` if it is one SFAMNet; an ensemble file cannot seed a training run."""
+    from rt_sfamnet.model import SFAMNetEnsemble
+
+    if isinstance(model, SFAMNetEnsemble):
+        raise RtSfamnetError(f"{path} holds an ensemble of {len(model.members)} networks; "
+                             f"training starts from one network (give one member's file, e.g. "
+                             f"a run's final.safetensors)")
+    return model
+
+
 def load_init_weights(model, path: str | Path) -> None:
     """Copy every parameter of the weights file ``path`` into ``model`` (all stay trainable).
 
@@ -69,19 +80,36 @@ def load_init_weights(model, path: str | Path) -> None:
     from rt_sfamnet.weights import load_weights
 
     src, meta = load_weights(path)
-    if meta.emotions != model.emotions:
-        raise RtSfamnetError(f"--init-weights {path} has {meta.emotions} emotion classes; "
-                             f"this run trains {model.emotions}")
+    src = _single_network(src, path)
+    _check_emotions(meta.emotions, model.emotions, path)
     model.load_state_dict(src.state_dict())
+
+
+def _check_emotions(found: int, wanted: int, path: str | Path) -> None:
+    if found != wanted:
+        raise RtSfamnetError(f"--init-weights {path} has {found} emotion classes; "
+                             f"this run trains {wanted}")
+
+
+def evaluation_model(cfg: TrainConfig):
+    """``--steps 0 --init-weights FILE``: the file's network as it is (an ensemble too)."""
+    from rt_sfamnet.weights import load_weights
+
+    model, meta = load_weights(cfg.init_weights)
+    _check_emotions(meta.emotions, cfg.emotions, cfg.init_weights)
+    return model
 
 
 def new_model(cfg: TrainConfig, seed: int, init: str | Path | None = None):
     """A fresh SFAMNet seeded by ``seed``: from ``init`` (fine-tuning: only the recognition
-    head trainable), else from ``cfg.init_weights`` (all trainable), else random."""
+    head trainable), else from ``cfg.init_weights`` (all trainable; with no updates, the
+    file's network as it is, so an ensemble can be evaluated), else random."""
     import torch
 
     from rt_sfamnet.model import SFAMNet
 
+    if init is None and cfg.init_weights and cfg.updates == 0:
+        return evaluation_model(cfg)
     torch.manual_seed(seed & 0xFFFFFFFFFFFF)
     model = SFAMNet(emotions=cfg.emotions)
     if init is not None:

@@ -203,12 +203,18 @@ class Run:
         return np.float16 if self.meta.get("float16") else np.float32
 
     def input_scale(self, train_subjects: Sequence[str], seed: int) -> float:
-        """``--input-scale``; else 1 with ``release_exact``; else :func:`auto_input_scale`
-        of a bounded random subsample of the training subjects only."""
+        """``--input-scale``; else 1 with ``release_exact``; else, evaluating given weights
+        (``--steps 0 --init-weights``), the weights' own scale (over the cache's); else
+        :func:`auto_input_scale` of a bounded random subsample of the training subjects only."""
         if self.cfg.input_scale is not None:
             return float(self.cfg.input_scale)
         if self.cfg.release_exact:
             return 1.0
+        if self.cfg.init_weights and self.cfg.updates == 0:
+            from rt_sfamnet.weights import load_weights
+
+            return load_weights(self.cfg.init_weights)[1].input_scale / float(
+                self.meta.get("input_scale", 1.0))
         return auto_input_scale([self.data(s) for s in train_subjects], seed=seed)
 
     def check_config(self) -> None:

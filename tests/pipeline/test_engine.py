@@ -316,3 +316,30 @@ def test_maps_are_clamped_like_the_weights_were_trained(predictor, sim_frames):
     off = Engine(ListSource(sim_frames[:30]), EngineConfig(device="cpu", input_clip=0.0),
                  predictor=clamped)
     assert off.input_clip is None  # 0 switches the clamp off
+
+
+def test_realtime_pacing_follows_the_frames_own_timestamps(predictor, sim_frames, monkeypatch):
+    """A variable-rate file is paced by each frame's timestamp, not by index / fps."""
+    import dataclasses
+
+    from rt_sfamnet.pipeline import Engine, EngineConfig
+    from rt_sfamnet.pipeline import engine as engine_mod
+
+    calls: list[tuple[str, float]] = []
+
+    class RecordingPacer(engine_mod.Pacer):
+        def wait(self, index):
+            calls.append(("index", float(index)))
+
+        def wait_time(self, t_s):
+            calls.append(("time", float(t_s)))
+
+    monkeypatch.setattr(engine_mod, "Pacer", RecordingPacer)
+    gaps = [0.015, 0.042, 0.033] * 6  # the 15-42 ms gaps of a variable-rate phone video
+    times = np.concatenate([[0.0], np.cumsum(gaps)])
+    frames = [dataclasses.replace(f, timestamp=float(t))
+              for f, t in zip(sim_frames[: len(times)], times, strict=True)]
+    engine = Engine(ListSource(frames), EngineConfig(device="cpu", realtime=True,
+                                                     keep_maps=False), predictor=predictor)
+    run_engine(engine)
+    assert calls == [("time", float(t)) for t in times]

@@ -191,6 +191,16 @@ def test_depth_view_colourises_around_the_face(qtbot):
     assert view.image.image[0, 0].tolist() == [0, 0, 0]  # no depth -> black
     near, far = view.depth_range
     assert far > near
+    assert view.range_label.textItem.toPlainText() == f"{near / 1000:.2f}–{far / 1000:.2f} m"
+
+
+def test_depth_view_of_an_rgb_only_source_says_no_depth(qtbot):
+    view = DepthView()
+    qtbot.addWidget(view)
+    view.set_depth(np.zeros((240, 320), np.uint16))
+    assert view.depth_range is None
+    assert view.range_label.textItem.toPlainText() == "no depth"
+    assert not view.image.image.any()  # all black
 
 
 def test_banner_keeps_errors_and_records_history(qtbot):

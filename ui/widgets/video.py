@@ -181,7 +181,8 @@ class DepthView(_ImageView):
     """Depth aligned to colour, colourised (red = near) around the face's distance.
 
     The range follows the median depth inside the face box (± 250 mm), eased over frames so
-    the colours do not flicker; without a face it spans the 2nd-98th percentile.
+    the colours do not flicker; without a face it spans the 2nd-98th percentile. A stream that
+    has shown no valid depth yet (an RGB-only source) is black, labelled "no depth".
     """
 
     def __init__(self, parent=None) -> None:
@@ -225,7 +226,9 @@ class DepthView(_ImageView):
         self.image.setImage(rgb, autoLevels=False)
         self.image.setRect(QRectF(0, 0, w, h))
         self.range_label.setPos(w - 4, h - 4)
-        self.range_label.setText(f"{near / 1000:.2f}–{far / 1000:.2f} m")
+        # an RGB-only source (all-zero depth) has no range to state
+        self.range_label.setText("no depth" if self._range is None
+                                 else f"{near / 1000:.2f}–{far / 1000:.2f} m")
         self.frames_drawn += 1
 
 
