@@ -138,6 +138,12 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
                              f"trained on id {first.get('cache_id')}")
     cfg = TrainConfig(**first["train"])
     out = Path(out)
+    _check_out(out, runs)
+    loso = any((r / "folds").is_dir() for r in runs)
+    if not loso and tune:
+        raise RtSfamnetError("--tune needs the runs' LOSO folds, and none of the runs has any "
+                             "(trained with --no-loso); train their folds, or give the spotting "
+                             "values with --spot when training them")
     seeds = [c["train"].get("seed") for c in cfgs]
     members = [{"run": r.name, "seed": s} for r, s in zip(runs, seeds, strict=True)]
     atomic_write_json(out / "config.json", _jsonable({
@@ -145,11 +151,6 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
         "cache_id": first.get("cache_id"), "cache_meta": fc.meta, "ensemble": members}))
     run = Run(fc, out, cfg)
     frame_skip, fps = int(fc.meta["frame_skip"]), float(fc.meta.get("fps", 30.0))
-    loso = any((r / "folds").is_dir() for r in runs)
-    if not loso and tune:
-        raise RtSfamnetError("--tune needs the runs' LOSO folds, and none of the runs has any "
-                             "(trained with --no-loso); give their spotting values with --spot "
-                             "when training them, or train the folds")
     if not loso:
         log("no LOSO folds in any run (--no-loso): joining the final models only")
     results = []
@@ -200,6 +201,17 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
         log("final: not every run has final.safetensors; no final ensemble written")
     atomic_write_json(out / "results.json", _jsonable(summary))
     return summary
+
+
+def _check_out(out: Path, runs: Sequence[Path]) -> None:
+    """The ensemble's folder must not be one of the runs, nor hold a training run (its fold
+    results would be overwritten)."""
+    if any(out.resolve() == r.resolve() for r in runs):
+        raise RtSfamnetError(f"--out {out} is one of the runs; give the ensemble its own folder")
+    cfg = out / "config.json"
+    if cfg.is_file() and "ensemble" not in read_json(cfg, "run settings", error=RtSfamnetError):
+        raise RtSfamnetError(f"--out {out} holds a training run; give the ensemble another folder "
+                             f"(nothing was written)")
 
 
 def _scales(paths: Sequence[Path]) -> list[float]:

@@ -94,6 +94,11 @@ def test_runs_of_other_recipes_or_the_same_seed_are_refused(runs, tmp_path):
     other.run(["spNO.1"], plots=False)
     with pytest.raises(RtSfamnetError, match="differ in lr"):
         build([r0, tmp_path / "lr"], tmp_path / "e")
+    with pytest.raises(RtSfamnetError, match="is one of the runs"):
+        build([r0, r1], r1)
+    with pytest.raises(RtSfamnetError, match="holds a training run"):
+        build([r0, r1], tmp_path / "lr")
+    assert json.loads((tmp_path / "lr" / "config.json").read_text())["train"]["lr"] == 1e-3
     with pytest.raises(RtSfamnetError, match="listed twice"):
         build([r0, r0], tmp_path / "e")
     with pytest.raises(RtSfamnetError, match="at least 2 runs"):
