@@ -31,13 +31,7 @@ from rt_sfamnet.datasets.cache import FeatureCache, atomic_write_json
 from rt_sfamnet.errors import RtSfamnetError
 from rt_sfamnet.fileio import read_json
 from rt_sfamnet.training.config import TrainConfig
-from rt_sfamnet.training.evaluate import (
-    _iv_dict,
-    _jsonable,
-    evaluate_subject,
-    pool_results,
-    score_results,
-)
+from rt_sfamnet.training.evaluate import _jsonable, evaluate_subject, fold_result, pool_results
 
 #: Training settings that may differ between the runs of one ensemble.
 FREE_KEYS = ("seed", "finetune_from")
@@ -81,10 +75,11 @@ def check_runs(runs: Sequence[Path]) -> list[dict[str, Any]]:
     return cfgs
 
 
-def ensemble_of(paths: Sequence[Path]) -> tuple[Any, Any]:
-    """The :class:`~rt_sfamnet.model.SFAMNetEnsemble` of weights files and member 0's metadata.
+def ensemble_of(paths: Sequence[Path]) -> tuple[Any, list[Any]]:
+    """The :class:`~rt_sfamnet.model.SFAMNetEnsemble` of weights files and every member's
+    metadata (member 0's is the ensemble's).
 
-    Member ``k``'s gain is its ``input_scale`` over member 0's (the metadata's scale).
+    Member ``k``'s gain is its ``input_scale`` over member 0's (the ensemble's scale).
     """
     from rt_sfamnet.model import SFAMNet, SFAMNetEnsemble
     from rt_sfamnet.weights import load_weights
@@ -102,7 +97,7 @@ def ensemble_of(paths: Sequence[Path]) -> tuple[Any, Any]:
             raise RtSfamnetError(f"{p} expects other inputs than {paths[0]} (emotions, flow mode, "
                                  f"frame skip or registration differ)")
     gains = [m.input_scale / metas[0].input_scale for m in metas]
-    return SFAMNetEnsemble(models, gains).eval(), metas[0]
+    return SFAMNetEnsemble(models, gains).eval(), metas
 
 
 def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None = None,
@@ -160,16 +155,12 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
         if missing:
             raise RtSfamnetError(f"fold {subject} is not finished in {', '.join(missing)}; finish "
                                  f"those runs first (`rt-sfamnet train` with the same --out)")
-        model, meta = ensemble_of(folds)
-        scale = meta.input_scale / float(fc.meta.get("input_scale", 1.0))
+        model, metas = ensemble_of(folds)
+        scale = metas[0].input_scale / float(fc.meta.get("input_scale", 1.0))
         ev = evaluate_subject(model, run.data(subject), cfg, scale, frame_skip, fps)
-        metrics = score_results(ev["gt"], ev["predictions"], ev["recognition"]["y_true"],
-                                ev["recognition"]["y_pred"], cfg.emotions)
-        result = {"subject": subject, "input_scale": scale,
-                  "train": {"loss": None, "seconds": 0.0, "members": [str(p) for p in folds]},
-                  "metrics": metrics, "predictions": [_iv_dict(iv) for iv in ev["predictions"]],
-                  "gt": [_iv_dict(iv) for iv in ev["gt"]], "recognition": ev["recognition"],
-                  "scores": ev["scores"], "labels": ev["labels"]}
+        result = fold_result(subject, scale, {"loss": None, "seconds": 0.0,
+                                              "members": [str(p) for p in folds]}, ev, cfg.emotions)
+        metrics = result["metrics"]
         atomic_write_json(out / "folds" / f"{subject}.json", _jsonable(result))
         results.append(result)
         log(f"{subject}: ensemble of {len(folds)} folds, ME F1 "
@@ -184,12 +175,13 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
         summary["tuned"] = f1_table(report["metrics"])
     finals = [r / "final.safetensors" for r in runs]
     if all(p.is_file() for p in finals):
-        model, meta = ensemble_of(finals)
+        model, metas = ensemble_of(finals)
+        meta = metas[0]
         prov = {k: v for k, v in meta.provenance.items()
                 if k not in ("spotting_selection", "command", "train_info", "seed")}
         prov.update(seed=seeds, train={**prov.get("train", {}), "seed": seeds, "spotting": spotting},
-                    ensemble=[{**m, "input_scale": s} for m, s in
-                              zip(members, _scales(finals), strict=True)])
+                    ensemble=[{**m, "input_scale": w.input_scale} for m, w in
+                              zip(members, metas, strict=True)])
         if selection is not None:
             prov["spotting_selection"] = selection
         if command:
@@ -212,9 +204,3 @@ def _check_out(out: Path, runs: Sequence[Path]) -> None:
     if cfg.is_file() and "ensemble" not in read_json(cfg, "run settings", error=RtSfamnetError):
         raise RtSfamnetError(f"--out {out} holds a training run; give the ensemble another folder "
                              f"(nothing was written)")
-
-
-def _scales(paths: Sequence[Path]) -> list[float]:
-    from rt_sfamnet.weights import read_meta
-
-    return [read_meta(p).input_scale for p in paths]

@@ -83,6 +83,19 @@ def evaluate_subject(model, sd: SubjectData, cfg: TrainConfig, input_scale: floa
     }
 
 
+def fold_result(subject: str, input_scale: float, train: dict[str, Any], ev: dict[str, Any],
+                emotions: int) -> dict[str, Any]:
+    """A fold's result (``folds/<subject>.json``) from :func:`evaluate_subject`'s ``ev``:
+    its metrics (:func:`score_results`), predictions, ground truth, recognition, score curves
+    and labels. ``train``: what trained the fold model (loss, seconds, ...)."""
+    metrics = score_results(ev["gt"], ev["predictions"], ev["recognition"]["y_true"],
+                            ev["recognition"]["y_pred"], emotions)
+    return {"subject": subject, "input_scale": input_scale, "train": train, "metrics": metrics,
+            "predictions": [_iv_dict(iv) for iv in ev["predictions"]],
+            "gt": [_iv_dict(iv) for iv in ev["gt"]], "recognition": ev["recognition"],
+            "scores": ev["scores"], "labels": ev["labels"]}
+
+
 def score_results(gt: list[Interval], preds: list[Interval], y_true: Sequence[int],
                   y_pred: Sequence[int], emotions: int) -> dict[str, Any]:
     """Spotting (both protocols) and GT-sample recognition metrics."""

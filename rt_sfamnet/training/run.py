@@ -35,11 +35,10 @@ from rt_sfamnet.fileio import read_json
 from rt_sfamnet.training.config import TrainConfig
 from rt_sfamnet.training.data import SubjectData, auto_input_scale, load_subject, sample_fold
 from rt_sfamnet.training.evaluate import (
-    _iv_dict,
     _jsonable,
     evaluate_subject,
+    fold_result,
     pool_results,
-    score_results,
     write_plots,
 )
 from rt_sfamnet.training.fit import fold_seed, resolve_device, train_model
@@ -282,18 +281,13 @@ class Run:
         ev = evaluate_subject(model, self.data(subject), cfg, scale, self.frame_skip,
                               float(self.meta.get("fps", 30.0)))
         model.cpu()
-        metrics = score_results(ev["gt"], ev["predictions"], ev["recognition"]["y_true"],
-                                ev["recognition"]["y_pred"], cfg.emotions)
+        result = fold_result(subject, scale, info, ev, cfg.emotions)
         from rt_sfamnet.weights import save_weights
 
         files = self._fold_files(subject)
         prov = {"fold": subject, "seed": cfg.seed, "train": _jsonable(asdict(cfg)),
                 "cache": self.cache.path.name, "cache_id": self.meta.get("id")}
         save_weights(model, files["weights"], _weights_meta(cfg, self.meta, scale, prov))
-        result = {"subject": subject, "input_scale": scale, "train": info, "metrics": metrics,
-                  "predictions": [_iv_dict(iv) for iv in ev["predictions"]],
-                  "gt": [_iv_dict(iv) for iv in ev["gt"]], "recognition": ev["recognition"],
-                  "scores": ev["scores"], "labels": ev["labels"]}
         atomic_write_json(files["result"], _jsonable(result))
         atomic_write_json(files["checksums"], {  # last: its presence = the fold is done
             "files": {p.name: _file_identity(p) for p in (files["weights"], files["result"])},
