@@ -151,7 +151,7 @@ class _Evaluator:
             if cfg.video_threshold is not None and micro.size and float(np.mean(micro)) >= cfg.video_threshold:
                 continue
             lab = sc.labels.get(video) if (labels and sc.labels) else None
-            for iv in spot_curves(micro, macro, lab, cfg, kinds):
+            for iv in spot_curves(micro, macro, lab, cfg, kinds, scores=sc.scores[video]):
                 out.append(iv.to_interval(sc.subject, video))
         return out
 

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ens.add_argument("--tune", action="store_true",
                      help="choose the ensemble's spotting values on its LOSO curves "
                           "(DIR/tuning.json, with the nested estimate)")
+    ens.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
+                     help="spotting value over the runs' own (repeatable), e.g. "
+                          "--spot emotion_rule=weighted; --tune searches over them")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,10 +63,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if action == "ensemble":
         from rt_sfamnet.commands import portable_command
+        from rt_sfamnet.config import parse_overrides
         from rt_sfamnet.training.ensemble import build
 
         summary = build(args.runs, args.out, cache=args.cache, tune=args.tune,
-                        command=portable_command(sys.argv), log=print)
+                        command=portable_command(sys.argv), log=print,
+                        spotting=parse_overrides(args.spot))
         pooled = summary["pooled"]
         out = {"folds": len(summary["folds"]), "networks": len(summary["ensemble"]),
                **{f"{t}_f1": pooled["megc"][t]["f1"] if pooled else None

@@ -29,7 +29,8 @@ Release procedure, per expression type (micro: ``k = 15 // fs``, macro: ``k = 20
 6. Interval frames ``[start * fs, end * fs + offset_extend]`` (``offset_extend`` 0 in the
    release), apex ``peak * fs``; emotion (micro and macro) = the most common predicted class
    over samples ``[start, peak]`` (ties: first seen; for a widened MaE ``start`` is the
-   widened one).
+   widened one). Beyond the release, ``emotion_rule="weighted"`` gives the class with the
+   largest sum of raw scores over ``[start, end]`` (:func:`weighted_emotion`).
 
 Determinism: peaks of equal height within ``distance`` are ranked by position (the later one
 wins), a stable order; SciPy's own ``find_peaks`` uses an unstable sort there, so its choice
@@ -55,6 +56,7 @@ from rt_sfamnet.spotting.offline import (
     smooth_curves,
     spot,
     spot_curves,
+    weighted_emotion,
 )
 from rt_sfamnet.spotting.streaming import StreamingSpotter
 
@@ -75,4 +77,5 @@ __all__ = [
     "spot_curves",
     "spotting_changes",
     "spotting_config",
+    "weighted_emotion",
 ]

@@ -11,6 +11,8 @@ from typing import Any, Literal, NamedTuple
 from rt_sfamnet.errors import ConfigError
 
 TYPES = ("micro", "macro")
+#: How a spotted interval gets its emotion (:attr:`SpottingConfig.emotion_rule`).
+EMOTION_RULES = ("release", "weighted")
 
 
 @dataclass
@@ -33,6 +35,16 @@ class SpottingConfig:
     micro-smoothed values is below the threshold; at ``finish()`` the true rule decides the
     rest), ``"ignore"`` (never applied live; ``finish()`` applies nothing either) or
     ``"defer"`` (hold every interval until ``finish()``: exact, but no live output).
+
+    ``emotion_rule``: how a spotted interval gets its emotion. ``"release"`` (default, release
+    step 6): the most common predicted class over samples ``[start, peak]``. ``"weighted"``:
+    the class whose samples over the whole interval ``[start, end]`` have the largest sum of
+    raw spotting scores (:func:`rt_sfamnet.spotting.offline.weighted_emotion`), so the
+    samples where the face moves decide, and not the low-score samples around them. The peak
+    of a box-smoothed curve can sit anywhere on its flat top, so ``[start, peak]`` can miss
+    the samples of the expression itself; with the realistic simulator's macro-expressions
+    this rule gives the matched macro-expressions the right emotion far more often
+    (``docs/real-faces.md``, section 7).
 
     ``offset_extend`` (frames, default 0 = the release): the release reports an interval's
     offset at the *first* frame of its last sample's flow window, although that sample sees
@@ -73,6 +85,7 @@ class SpottingConfig:
     video_threshold: float | None = 0.41
     live_video_rule: Literal["running", "ignore", "defer"] = "running"
     offset_extend: int = 0
+    emotion_rule: Literal["release", "weighted"] = "release"
 
     def __post_init__(self) -> None:
         oe = self.offset_extend
@@ -80,6 +93,10 @@ class SpottingConfig:
             raise ConfigError(f"spotting.offset_extend must be an integer >= 0 (frames), found {oe!r}")
         if self.variant not in ("release", "paper"):
             raise ConfigError(f"spotting.variant must be 'release' or 'paper', found {self.variant!r}")
+        if self.emotion_rule not in EMOTION_RULES:
+            raise ConfigError(
+                f"spotting.emotion_rule must be 'release' or 'weighted', found {self.emotion_rule!r}"
+            )
         if self.live_video_rule not in ("running", "ignore", "defer"):
             raise ConfigError(
                 "spotting.live_video_rule must be 'running', 'ignore' or 'defer', found "
@@ -117,6 +134,7 @@ class SpottingConfig:
                 widen=0,
                 peak_offset=self.micro_peak_offset,
                 gap=_pick(self.micro_macro_gap, 0.02 if paper else None),
+                emotion_rule=self.emotion_rule,
             )
         elif kind == "macro":
             k = self.k_macro if self.k_macro is not None else fs(20)
@@ -136,6 +154,7 @@ class SpottingConfig:
                 widen=self.macro_widen if self.macro_widen is not None else fs(50) // 3,
                 peak_offset=self.macro_peak_offset,
                 gap=None,
+                emotion_rule=self.emotion_rule,
             )
         else:
             raise ValueError(f"kind must be 'micro' or 'macro', found {kind!r}")
@@ -191,6 +210,7 @@ class TypeParams(NamedTuple):
     widen: int
     peak_offset: int
     gap: float | None
+    emotion_rule: str = "release"
 
     def validate(self) -> None:
         where = f"spotting ({self.kind})"
@@ -217,7 +237,8 @@ class SpottedInterval:
 
     ``score`` is the smoothed score at the apex; ``peak_sample`` the apex in score samples.
     ``emotion`` is the most common predicted class over samples ``[start, peak]``, for micro-
-    and macro-expressions alike (release step 6); "" without labels.
+    and macro-expressions alike (release step 6), or with ``emotion_rule="weighted"`` the
+    class with the largest sum of raw scores over ``[start, end]``; "" without labels.
     """
 
     type: str

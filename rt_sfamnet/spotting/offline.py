@@ -107,6 +107,41 @@ def _mode(labels: Sequence[str]) -> str:
     return max(counts.items(), key=lambda kv: kv[1])[0]
 
 
+def weighted_emotion(labels: Sequence[str], weights: Sequence[float]) -> str:
+    """The label with the largest sum of weights (``emotion_rule="weighted"``).
+
+    Args:
+        labels: (n,) predicted class names of an interval's samples ("" = no prediction).
+        weights: (n,) their raw spotting scores in [0, 1].
+
+    Returns:
+        The label whose samples' weights sum highest, summed in sample order (the same on
+        every CPU); on a tie the label seen first. With every weight 0 (or no labelled
+        sample) it falls back to the release's most common label.
+    """
+    if len(labels) != len(weights):
+        raise ValueError(f"labels and weights must have one entry per sample, found "
+                         f"{len(labels)} and {len(weights)}")
+    sums: dict[str, float] = {}
+    for name, w in zip(labels, weights, strict=True):
+        if name:
+            sums[name] = sums.get(name, 0.0) + float(w)
+    if not sums or max(sums.values()) <= 0.0:
+        return _mode([x for x in labels if x])
+    best = max(sums.values())
+    return next(name for name, v in sums.items() if v == best)
+
+
+def _emotion(p: TypeParams, labels, scores, start: int, peak: int, end: int) -> str:
+    if labels is None:
+        return ""
+    if p.emotion_rule == "weighted":
+        if scores is None:
+            raise ValueError("emotion_rule='weighted' needs the raw scores")
+        return weighted_emotion(labels[start : end + 1], scores[start : end + 1])
+    return _mode(labels[start : peak + 1])
+
+
 _WAIT = object()
 
 
@@ -127,12 +162,14 @@ def evaluate_peak(
     length: int | None,
     labels: Sequence[str] | None,
     macro_curve=None,
+    scores=None,
 ):
     """Steps 3-4 and 6 for one peak: a :class:`SpottedInterval` (``fs`` = 1), None, or _WAIT.
 
     ``curve``: the smoothed values known so far (array or list). ``length``: the video's
     length in samples when known (offline), else ``None`` (streaming): then an index past the
-    known values means "not decided yet" and :data:`_WAIT` is returned.
+    known values means "not decided yet" and :data:`_WAIT` is returned. ``scores``: the raw
+    scores known so far (needed by ``emotion_rule="weighted"``).
     """
     avail = len(curve)
 
@@ -165,7 +202,7 @@ def evaluate_peak(
             return None
     if not (peak_value - float(curve[start]) > p.phase_dif and peak_value - float(curve[end]) > p.phase_dif):
         return None
-    emotion = _mode(labels[start : peak + 1]) if labels is not None else ""
+    emotion = _emotion(p, labels, scores, start, peak, end)
     return SpottedInterval(p.kind, start, peak, end, emotion, peak_value, peak)
 
 
@@ -208,16 +245,17 @@ def spot(scores, labels=None, config: SpottingConfig | None = None) -> list[Spot
     micro, macro = smooth_curves(s, cfg)
     if cfg.video_threshold is not None and s.size and float(np.mean(micro)) >= cfg.video_threshold:
         return []
-    return spot_curves(micro, macro, lab, cfg)
+    return spot_curves(micro, macro, lab, cfg, scores=s)
 
 
 def spot_curves(micro, macro, labels, cfg: SpottingConfig,
-                kinds: Sequence[str] = ("micro", "macro")) -> list[SpottedInterval]:
+                kinds: Sequence[str] = ("micro", "macro"), scores=None) -> list[SpottedInterval]:
     """Steps 2-4 and 6 on already smoothed curves (no video rule), for the types in ``kinds``.
 
     Args:
         micro, macro: (n,) smoothed curves (:func:`smooth_curves`). labels: (n,) class names
-        or None. cfg: the values. kinds: the types to spot (both by default).
+        or None. cfg: the values. kinds: the types to spot (both by default). scores: the
+        (n,) raw scores, needed with labels when ``cfg.emotion_rule == "weighted"``.
     """
     n = len(micro)
     out: list[SpottedInterval] = []
@@ -226,7 +264,8 @@ def spot_curves(micro, macro, labels, cfg: SpottingConfig,
             continue
         p = cfg.params(kind)
         for peak in release_peaks(curve, p):
-            iv = evaluate_peak(curve, int(peak), p, length=n, labels=labels, macro_curve=macro)
+            iv = evaluate_peak(curve, int(peak), p, length=n, labels=labels, macro_curve=macro,
+                               scores=scores)
             if isinstance(iv, SpottedInterval):
                 out.append(_scale(iv, cfg.frame_skip, cfg))
     out.sort(key=_sort_key)

@@ -205,7 +205,8 @@ class StreamingSpotter:
         out: list[SpottedInterval] = []
         for peak in self._waiting[kind]:
             iv = evaluate_peak(
-                curve, peak, p, length=None, labels=self._labels, macro_curve=self.macro_curve
+                curve, peak, p, length=None, labels=self._labels, macro_curve=self.macro_curve,
+                scores=self._scores,
             )
             if iv is _WAIT:
                 still.append(peak)
@@ -228,7 +229,7 @@ class StreamingSpotter:
         if rule and s.size and float(np.mean(micro)) >= cfg.video_threshold:
             return []
         labels = self._labels if self._labels else None
-        final = spot_curves(micro, macro, labels, cfg)
+        final = spot_curves(micro, macro, labels, cfg, scores=s)
         rest = [iv for iv in final if (iv.type, iv.peak_sample) not in self._emitted]
         self._emitted.update((iv.type, iv.peak_sample) for iv in rest)
         return rest

@@ -23,7 +23,7 @@ gets the gain ``scale_k / scale_0``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,8 @@ def ensemble_of(paths: Sequence[Path]) -> tuple[Any, list[Any]]:
 
 def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None = None,
           tune: bool = False, command: str | None = None,
-          log: Callable[[str], None] | None = None) -> dict[str, Any]:
+          log: Callable[[str], None] | None = None,
+          spotting: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Score every LOSO subject with the ensemble of its fold models, pool, tune, join the finals.
 
     Args:
@@ -115,10 +116,14 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
             ships the runs' own ``--spot`` values.
         command: the command line, recorded in the final ensemble's provenance.
         log: called with one line per subject.
+        spotting: spotting values over the runs' own ``--spot`` values (e.g.
+            ``{"emotion_rule": "weighted"}``), for the fold metrics, the search and the
+            final ensemble; checked before any work.
 
     Returns:
         The pooled summary written to ``out/results.json``.
     """
+    from rt_sfamnet.spotting import spotting_config
     from rt_sfamnet.training.run import Run
     from rt_sfamnet.tuning import f1_table, selection_summary, tune_run
     from rt_sfamnet.weights import save_weights
@@ -131,7 +136,9 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
     if fc.meta.get("id") != first.get("cache_id"):
         raise RtSfamnetError(f"the feature cache {fc.path} is id {fc.meta.get('id')}; the runs were "
                              f"trained on id {first.get('cache_id')}")
-    cfg = TrainConfig(**first["train"])
+    train = {**first["train"], "spotting": {**first["train"].get("spotting", {}), **(spotting or {})}}
+    cfg = TrainConfig(**train)
+    spotting_config(cfg.spotting, int(fc.meta["frame_skip"]), float(fc.meta.get("fps", 30.0)))
     out = Path(out)
     _check_out(out, runs)
     loso = any((r / "folds").is_dir() for r in runs)
@@ -142,7 +149,7 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
     seeds = [c["train"].get("seed") for c in cfgs]
     members = [{"run": r.name, "seed": s} for r, s in zip(runs, seeds, strict=True)]
     atomic_write_json(out / "config.json", _jsonable({
-        "train": {**first["train"], "seed": seeds}, "cache": str(fc.path),
+        "train": {**train, "seed": seeds}, "cache": str(fc.path),
         "cache_id": first.get("cache_id"), "cache_meta": fc.meta, "ensemble": members}))
     run = Run(fc, out, cfg)
     frame_skip, fps = int(fc.meta["frame_skip"]), float(fc.meta.get("fps", 30.0))
@@ -167,7 +174,7 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
             f"{metrics['megc']['micro']['f1']:.3f} MaE F1 {metrics['megc']['macro']['f1']:.3f}")
     summary: dict[str, Any] = {"folds": [r["subject"] for r in results], "ensemble": members,
                                "pooled": pool_results(results, cfg.emotions) if loso else None,
-                               "train": first["train"], "cache_meta": fc.meta}
+                               "train": train, "cache_meta": fc.meta}
     spotting, selection = dict(cfg.spotting), None
     if tune:
         report = tune_run(out, spotting, frame_skip=frame_skip, fps=fps, emotions=cfg.emotions)

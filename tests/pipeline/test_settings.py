@@ -100,3 +100,18 @@ def test_the_flow_modes_are_listed_once():
 
     assert FLOW_MODES[0] == FeatureConfig().mode == "hybrid"
     assert weights.FLOW_MODES is FLOW_MODES
+
+
+@pytest.mark.parametrize("emotions", [4, 7])
+def test_bundled_weights_choose_their_event_emotion_rule(emotions):
+    """The optical weights ship the weighted event-emotion rule (docs/spotting.md, step 6);
+    the RGB-D defaults keep the release's, so their published figures hold."""
+    from rt_sfamnet.weights import WEIGHTS_DIR, read_meta
+
+    optical = read_meta(WEIGHTS_DIR / f"sfamnet-{emotions}emo-optical.safetensors")
+    rgbd = read_meta(WEIGHTS_DIR / f"sfamnet-{emotions}emo.safetensors")
+    assert resolve_settings(EngineConfig(), optical, "cpu", 24).spotting.emotion_rule == "weighted"
+    assert resolve_settings(EngineConfig(), rgbd, "cpu", 30).spotting.emotion_rule == "release"
+    # the user can still ask for the release's rule
+    user = EngineConfig(spotting={"emotion_rule": "release"})
+    assert resolve_settings(user, optical, "cpu", 24).spotting.emotion_rule == "release"

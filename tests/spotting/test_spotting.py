@@ -24,6 +24,7 @@ from rt_sfamnet.spotting import (
     smooth,
     smooth_curves,
     spot,
+    weighted_emotion,
 )
 
 # ----------------------------------------------------------------------------- helpers
@@ -160,6 +161,9 @@ def test_config_errors():
         SpottingConfig(frame_skip=16)
     with pytest.raises(ConfigError, match="min length"):
         SpottingConfig(micro_min_length=20)
+    with pytest.raises(ConfigError, match="emotion_rule must be 'release' or 'weighted'"):
+        SpottingConfig(emotion_rule="mean")
+    assert config_from_mapping(SpottingConfig, {"emotion_rule": "weighted"}).emotion_rule == "weighted"
 
 
 def test_release_peaks_match_scipy_without_ties():
@@ -211,6 +215,49 @@ def test_interval_onset_offset_and_emotion():
                          labels=None) is None
     assert evaluate_peak([0.1, 0.2, 0.9, 0.6, 0.1], 2, _params(min_length=0, phase_dif=-1.0),
                          length=5, labels=None).onset == 2
+
+
+def test_weighted_emotion_by_hand():
+    # a: 0.9; b: 0.1 + 0.2 + 0.1 = 0.4 -> a, where the most common label is b
+    assert weighted_emotion(["b", "a", "b", "b"], [0.1, 0.9, 0.2, 0.1]) == "a"
+    # equal sums: the label seen first
+    assert weighted_emotion(["b", "a"], [0.5, 0.5]) == "b"
+    # samples without a prediction ("") do not vote
+    assert weighted_emotion(["", "a", "b"], [1.0, 0.2, 0.3]) == "b"
+    # every weight 0: the release's most common label
+    assert weighted_emotion(["b", "a", "a"], [0.0, 0.0, 0.0]) == "a"
+    assert weighted_emotion([], []) == ""
+    with pytest.raises(ValueError, match="one entry per sample"):
+        weighted_emotion(["a"], [0.1, 0.2])
+
+
+def test_weighted_emotion_rule_reads_the_whole_interval():
+    # interval [1, 5], peak 3 (as in test_interval_onset_offset_and_emotion). Release: mode of
+    # labels[1..3] = b. Weighted over [1..5]: a = 0.05 + 0.9 + 0.8 = 1.75, b = 0.1 + 0.2 = 0.3
+    raw = [0.0, 0.05, 0.1, 0.2, 0.9, 0.8, 0.0, 0.0]
+    labels = ["x", "a", "b", "b", "a", "a", "a", "a"]
+    release = evaluate_peak(CURVE, 3, _params(), length=8, labels=labels, scores=raw)
+    weighted = evaluate_peak(CURVE, 3, _params(emotion_rule="weighted"), length=8, labels=labels,
+                             scores=raw)
+    assert (release.emotion, weighted.emotion) == ("b", "a")
+    assert (weighted.onset, weighted.offset) == (release.onset, release.offset)
+    with pytest.raises(ValueError, match="raw scores"):
+        evaluate_peak(CURVE, 3, _params(emotion_rule="weighted"), length=8, labels=labels)
+    # spot() passes its own scores: a burst labelled "positive" after a weak "others" lead-in.
+    # The box-smoothed flat top puts the peak at sample 51, so the release reads [47, 51]:
+    # three lead-in samples against two of the burst -> others
+    s = np.full(120, 0.05)
+    s[47:50] = 0.2
+    s[50:58] = 0.95
+    lab = ["others"] * 120
+    lab[50:58] = ["positive"] * 8
+    cfg = dict(video_threshold=None, micro_threshold=0.3, micro_max_mean=1.0)
+    got_release = spot(s, lab, SpottingConfig(**cfg))
+    got_weighted = spot(s, lab, SpottingConfig(emotion_rule="weighted", **cfg))
+    assert [iv.emotion for iv in got_weighted] == ["positive"] * len(got_release)
+    assert [(iv.onset, iv.apex, iv.offset, iv.emotion) for iv in got_release] == [
+        (94, 102, 122, "others")]
+    assert [(iv.onset, iv.offset) for iv in got_weighted] == [(iv.onset, iv.offset) for iv in got_release]
 
 
 def test_interval_rejections():
@@ -322,6 +369,7 @@ CONFIGS = [
     SpottingConfig(live_video_rule="defer"),
     SpottingConfig(live_video_rule="ignore"),
     SpottingConfig(live_video_rule="running"),
+    SpottingConfig(emotion_rule="weighted", video_threshold=None),
 ]
 
 

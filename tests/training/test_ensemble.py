@@ -75,7 +75,7 @@ def test_final_ensemble_keeps_each_members_input_scale(runs, tmp_path):
 def test_cli_tunes_the_ensemble_and_ships_the_values(runs, tmp_path, capsys):
     _cache, (r0, r1) = runs
     assert main(["weights", "ensemble", str(r0), str(r1), "--out", str(tmp_path / "e"),
-                 "--tune"]) == 0
+                 "--tune", "--spot", "emotion_rule=weighted"]) == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["folds"] == 3 and printed["networks"] == 2
     report = json.loads((tmp_path / "e" / "tuning.json").read_text())
@@ -83,9 +83,20 @@ def test_cli_tunes_the_ensemble_and_ships_the_values(runs, tmp_path, capsys):
     assert printed["tuned"]["nested"]["micro"] == report["metrics"]["nested"]["micro"]["f1"]
     _model, meta = load_weights(tmp_path / "e" / "final.safetensors")
     assert meta.provenance["train"]["spotting"] == report["shipped"]
+    assert report["shipped"]["emotion_rule"] == "weighted"  # --spot values are kept
+    assert report["base"] == {"emotion_rule": "weighted"}
     assert [m["seed"] for m in meta.provenance["ensemble"]] == [0, 1]
     assert main(["weights", "info", str(tmp_path / "e" / "final.safetensors")]) == 0
     assert json.loads(capsys.readouterr().out)["networks"] == 2
+
+
+def test_a_bad_spot_value_is_refused_before_any_work(runs, tmp_path, capsys):
+    _cache, (r0, r1) = runs
+    assert main(["weights", "ensemble", str(r0), str(r1), "--out", str(tmp_path / "e"),
+                 "--spot", "emotion_rule=mean"]) != 0
+    err = capsys.readouterr().err
+    assert "spotting.emotion_rule: expected one of ['release', 'weighted'], found 'mean'" in err
+    assert "Traceback" not in err and not (tmp_path / "e").exists()
 
 
 def test_runs_of_other_recipes_or_the_same_seed_are_refused(runs, tmp_path):
