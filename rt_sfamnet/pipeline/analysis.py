@@ -223,8 +223,9 @@ def run_analysis(source: Any, out: str | Path, options: AnalysisOptions,
 
     Returns:
         The runner's :class:`~rt_sfamnet.pipeline.runner.RunResult` and the summary as
-        written (JSON-safe; with ``"recording": {"path", "frames", "dropped"}`` when
-        ``options.record``).
+        written (JSON-safe; with ``"recording": {"path", "frames", "dropped", "error"}`` when
+        ``options.record``; ``error`` is the recorder's failure or None, and a failure is
+        also raised after ``summary.json`` records it).
 
     Raises:
         RtSfamnetError: bad options or source (before any work), or the recorder failed.
@@ -242,9 +243,13 @@ def run_analysis(source: Any, out: str | Path, options: AnalysisOptions,
     result = run_headless(Engine(src, config), opts)
     written = json.loads((Path(out) / "summary.json").read_text())  # JSON-safe (NaN -> null)
     if options.record:
+        from rt_sfamnet.pipeline.writers import write_json_atomic
+
         src.stop_recording()  # already finished when the engine closed the source
+        written["recording"] = {"path": str(Path(options.record).resolve()),
+                                "frames": src.recorded, "dropped": src.record_dropped,
+                                "error": None if src.error is None else str(src.error)}
+        write_json_atomic(Path(out) / "summary.json", written)  # the file says it too
         if src.error is not None:
             raise src.error
-        written["recording"] = {"path": str(Path(options.record).resolve()),
-                                "frames": src.recorded, "dropped": src.record_dropped}
     return result, written

@@ -142,3 +142,32 @@ def test_a_review_as_gt_means_what_evaluate_means_and_past_the_end_is_outside(
     assert ev["micro"]["tp"] + ev["micro"]["fn"] == 1
     assert (ev["micro"]["tp"], ev["micro"]["fp"]) == (m["micro"]["tp"], m["micro"]["fp"])
     assert ev["macro"]["tp"] + ev["macro"]["fn"] == 1
+
+
+def test_a_failed_recording_is_written_in_the_summary_and_is_one_error_line(
+        own, tmp_path, weights_file, capsys, monkeypatch):
+    """The analysis finishes; the recorder's failure is one error line, a non-zero exit and
+    ``summary.json["recording"]["error"]`` (not a summary that looks like a good recording)."""
+    from rt_sfamnet.sources.realsense import recorder
+
+    def failing(frames, path, fps, compress):
+        for i, _frame in enumerate(frames):
+            if i == 3:
+                raise RecordingError(f"cannot write the recording {path}: No space left on device")
+        return 0
+
+    monkeypatch.setattr(recorder, "write_recording", failing)
+    target, out = tmp_path / "new.db3", tmp_path / "out"
+    rc = main(_record_args(own, target, out, weights_file, "--seconds", "0.5"))
+    line = one_line(capsys)
+    assert rc != 0 and "No space left on device" in line and str(target) in line
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["frames_in"] > 3  # the analysis ran
+    rec = summary["recording"]
+    assert rec["path"] == str(target.resolve()) and "No space left on device" in rec["error"]
+    assert not target.exists()
+    # a good recording says error None
+    monkeypatch.undo()
+    rc = main(_record_args(own, target, tmp_path / "ok", weights_file, "--seconds", "0.5"))
+    assert rc == 0 and target.is_file()
+    assert json.loads((tmp_path / "ok" / "summary.json").read_text())["recording"]["error"] is None
