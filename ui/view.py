@@ -117,7 +117,7 @@ class ViewControl:
         """The remembered colour ranges of the input maps for their current flow mode."""
         maps = self.panels.maps
         mode = maps.mode
-        uv, w = self.settings.map_ranges(mode, DEFAULT_UV_RANGE, DEFAULT_W_RANGE[mode])
+        uv, w = self.settings.map_ranges(mode, DEFAULT_UV_RANGE[mode], DEFAULT_W_RANGE[mode])
         maps.blockSignals(True)
         maps.set_levels(uv, w)
         maps.blockSignals(False)

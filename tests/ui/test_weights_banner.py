@@ -64,3 +64,10 @@ def test_model_field_for_the_optical_flow_weights(window, qtbot, tmp_path, monke
         "depth available: optical-flow model (depth not used) · trained on synthetic faces")
     assert window.status.fields["weights"].text() == "default weights (sfamnet-4emo-optical)"
     assert not window.weights_banner.isVisible()
+    # the optical maps' own colour ranges: a real face's O_u, O_v reach several pixels
+    maps = window.panels.maps
+    assert (maps.mode, maps.uv_range, maps.w_range) == ("optical", 2.0, 0.25)
+    window.set_flow_mode("hybrid")
+    _wait_open(qtbot, window)
+    qtbot.waitUntil(lambda: maps.mode == "hybrid", timeout=60_000)
+    assert (maps.uv_range, maps.w_range) == (0.5, 5.0)

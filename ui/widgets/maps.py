@@ -17,12 +17,14 @@ STREAMS: dict[str, tuple[tuple[str, str], tuple[str, str], tuple[str, str]]] = {
     "hybrid": (("O_u", "px"), ("O_v", "px"), ("S_w", "mm")),
 }
 
-#: Default symmetric display ranges: ± this for the u and v maps, and for w per mode. Measured
-#: on the demo recording (hybrid maps of 150 samples): |O_u|, |O_v| have p95 0.1-0.35 px and
-#: reach ~1 px during expressions; |S_w| has p95 1.9 mm, p99 5 mm. O_strain (a magnitude, >= 0)
-#: on the real clips of ../shared/real-faces: median 0.017, p95 0.09, p99 0.39 (a range of
-#: 0.05 left most of a real face saturated).
-DEFAULT_UV_RANGE = 0.5
+#: Default symmetric display ranges per flow mode: ± these for the u and v maps and for w.
+#: Measured on the demo recording (hybrid maps of 150 samples): |O_u|, |O_v| have p95
+#: 0.1-0.35 px and reach ~1 px during expressions; |S_w| has p95 1.9 mm, p99 5 mm. The
+#: optical mode is the one real videos and webcams get; on the real clips of
+#: ../shared/real-faces |O_u|, |O_v| have median 0.19 px, p95 0.83, p99 1.39 and reach 7 px
+#: on a smile's onset (a range of 0.5 px left a still real face saturated), and O_strain (a
+#: magnitude, >= 0) median 0.017, p95 0.09, p99 0.39.
+DEFAULT_UV_RANGE = {"optical": 2.0, "scene": 0.5, "hybrid": 0.5}
 DEFAULT_W_RANGE = {"optical": 0.25, "scene": 5.0, "hybrid": 5.0}
 
 
@@ -38,7 +40,7 @@ class InputMapsView(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.mode = "hybrid"
-        self.uv_range = DEFAULT_UV_RANGE
+        self.uv_range = DEFAULT_UV_RANGE["hybrid"]
         self.w_range = DEFAULT_W_RANGE["hybrid"]
         self.maps_drawn = 0
         self.last_maps: np.ndarray | None = None
