@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Hand", "HeadMove", "Lighting", "Nuisance", "Talk", "make_nuisance",
+__all__ = ["Hand", "HeadMove", "Lighting", "Nuisance", "Talk", "make_nuisance", "pose_affine",
            "smoothstep"]
 
 
@@ -39,6 +39,23 @@ def smoothstep(x: float) -> float:
     if x >= 1.0:
         return 1.0
     return x * x * (3.0 - 2.0 * x)
+
+
+def pose_affine(center_xy: tuple[float, float], dx: float, dy: float, roll_deg: float,
+                yaw_deg: float, scale: float) -> np.ndarray:
+    """The 2×3 affine of a head pose about ``center_xy`` (the nose tip), float64.
+
+    ``dx``, ``dy`` translate (pixels), ``roll_deg`` rotates in the image plane, ``yaw_deg`` is
+    drawn as a horizontal compression by ``cos(yaw)`` (the affine part of a small turn) and
+    ``scale`` scales; maps template pixels to frame pixels, for ``cv2.warpAffine``.
+    """
+    c = scale * math.cos(math.radians(roll_deg))
+    sn = scale * math.sin(math.radians(roll_deg))
+    cy = math.cos(math.radians(yaw_deg))
+    nx, ny = center_xy
+    m = np.array([[c * cy, -sn, 0.0], [sn * cy, c, 0.0]])
+    m[:, 2] = np.array([nx + dx, ny + dy]) - m[:, :2] @ np.array([nx, ny])
+    return m
 
 
 @dataclass(frozen=True)

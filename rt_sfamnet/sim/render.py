@@ -18,7 +18,6 @@ rendered in any order and the stream is deterministic for a seed.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ from rt_sfamnet.frames import Intrinsics, RGBDFrame
 from rt_sfamnet.sim import aus as A
 from rt_sfamnet.sim.depth import DepthNoiseConfig, d415_depth
 from rt_sfamnet.sim.faces import REFERENCE_WIDTH, FaceTemplate
-from rt_sfamnet.sim.nuisance import hand_layer
+from rt_sfamnet.sim.nuisance import hand_layer, pose_affine
 from rt_sfamnet.sim.script import Script
 
 
@@ -133,12 +132,7 @@ class Renderer:
             yaw, grow = yaw * k, grow * k
         z0 = self.template.face_mm
         s = z0 / (z0 + dz) * (1.0 + grow)
-        c, sn = s * math.cos(math.radians(roll)), s * math.sin(math.radians(roll))
-        nx, ny = self.template.nose_xy
-        cy = math.cos(math.radians(yaw))  # a small turn, drawn as compression about the nose
-        M = np.array([[c * cy, -sn, 0.0], [sn * cy, c, 0.0]])
-        M[:, 2] = np.array([nx + tx, ny + ty]) - M[:, :2] @ np.array([nx, ny])
-        return M, dz
+        return pose_affine(self.template.nose_xy, tx, ty, roll, yaw, s), dz
 
     def displacement(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """Expression + blink field at ``index`` on the face box: (d h×w×2 px, dz h×w mm)."""

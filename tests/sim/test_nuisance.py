@@ -52,6 +52,21 @@ def test_head_pose_eases_to_each_target_and_stays():
     assert max(abs(np.diff(xs))) <= 1.5 * 10.0 / 10 + 1e-9
 
 
+def test_pose_affine_by_hand():
+    def apply(m, x, y):
+        return tuple(np.round(m @ np.array([x, y, 1.0]), 9))
+
+    # identity, then a pure shift
+    assert apply(N.pose_affine((10, 20), 0, 0, 0, 0, 1.0), 3, 4) == (3, 4)
+    assert apply(N.pose_affine((10, 20), 5, -2, 0, 0, 1.0), 3, 4) == (8, 2)
+    # roll 90° about (10, 20): one pixel right of the centre goes one pixel down
+    m = N.pose_affine((10, 20), 0, 0, 90, 0, 1.0)
+    assert apply(m, 11, 20) == (10, 21) and apply(m, 10, 20) == (10, 20)
+    # yaw 60°: horizontal compression by cos 60° = 0.5 about the centre; scale 2 doubles
+    assert apply(N.pose_affine((10, 20), 0, 0, 0, 60, 1.0), 14, 23) == (12, 23)
+    assert apply(N.pose_affine((10, 20), 0, 0, 0, 0, 2.0), 11, 21) == (12, 22)
+
+
 def test_talk_opening_and_hand_position():
     t = N.Talk(30, 90, 3.0, 4.0)
     vals = [t.opening(f, 30.0) for f in range(0, 120)]
