@@ -13,6 +13,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+def load_script(relpath: str):
+    """Import a script of the repository that is not in a package (``benchmarks/x.py``,
+    ``scripts/y.py``) as a module."""
+    import importlib.util
+
+    path = REPO / relpath
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO

@@ -3,19 +3,13 @@ the clip's own timing, the weights chosen for an RGB-only source, and the no-fac
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("real_faces_bench",
-                                                  REPO / "benchmarks" / "real_faces.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/real_faces.py")
 
 
 @pytest.mark.slow

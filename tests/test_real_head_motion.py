@@ -3,20 +3,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import load_script
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("real_head_motion",
-                                                  REPO / "benchmarks" / "real_head_motion.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("benchmarks/real_head_motion.py")
 
 
 def test_back_and_forth_never_jumps():

@@ -187,12 +187,9 @@ def test_attention_at_replays_the_apex_sample(analysis):
 
 
 def test_screenshot_script_skips_cleanly_without_chromium(monkeypatch, capsys, tmp_path):
-    import importlib.util
+    from tests.conftest import load_script
 
-    spec = importlib.util.spec_from_file_location("report_screenshot",
-                                                  REPO / "scripts" / "report_screenshot.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script("scripts/report_screenshot.py")
     monkeypatch.setenv("PATH", str(tmp_path))  # no browser on PATH
     assert mod.find_browser() is None
     assert mod.main([str(tmp_path), str(tmp_path / "shot.png")]) == 0
