@@ -266,6 +266,38 @@ def blink_field(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> FieldB
     return FieldBox(x0, y0, d.astype(np.float32), np.zeros(gx.shape, np.float32))
 
 
+def _taper(box: tuple[int, int, int, int], frac: float = 0.12) -> np.ndarray:
+    """h×w float32 window on ``box``: 1 inside, falling smoothly to 0 at the box border."""
+    x0, y0, x1, y1 = box
+
+    def ramp(n: int) -> np.ndarray:
+        m = max(2, int(frac * n))
+        t = np.minimum(np.arange(n), np.arange(n)[::-1]) / m
+        t = np.clip(t, 0.0, 1.0)
+        return (t * t * (3 - 2 * t)).astype(np.float32)
+
+    return ramp(y1 - y0)[:, None] * ramp(x1 - x0)[None, :]
+
+
+def _windowed(f: FieldBox, window: np.ndarray) -> FieldBox:
+    return FieldBox(f.x0, f.y0, f.d * window[..., None], f.dz * window)
+
+
+def face_fields(landmarks: np.ndarray, shape: tuple[int, int], margin_iod: float = 1.0
+                ) -> tuple[tuple[int, int, int, int], dict[str, FieldBox], FieldBox]:
+    """What the renderer animates on a face: ``(box, unit AU fields, blink field)``.
+
+    ``box`` is :func:`face_box` with ``margin_iod``; the fields (:func:`au_fields`,
+    :func:`blink_field`) are tapered smoothly to 0 at the box border, so a warp by them
+    leaves everything outside the box untouched. ``landmarks``: 468×3 frame pixels;
+    ``shape``: the frame's (height, width).
+    """
+    box = face_box(landmarks, shape, margin_iod=margin_iod)
+    window = _taper(box)
+    fields = {k: _windowed(f, window) for k, f in au_fields(landmarks, box).items()}
+    return box, fields, _windowed(blink_field(landmarks, box), window)
+
+
 def combine(fields: dict[str, FieldBox], weights: dict[str, float], amplitude_px: float) -> FieldBox:
     """Weighted sum of AU fields, rescaled so the largest displacement is ``amplitude_px``."""
     if not weights:

@@ -33,23 +33,6 @@ from rt_sfamnet.sim.nuisance import hand_layer, pose_affine
 from rt_sfamnet.sim.script import Script
 
 
-def _taper(box: tuple[int, int, int, int], frac: float = 0.12) -> np.ndarray:
-    """h×w float32 window on ``box``: 1 inside, falling smoothly to 0 at the box border."""
-    x0, y0, x1, y1 = box
-
-    def ramp(n: int) -> np.ndarray:
-        m = max(2, int(frac * n))
-        t = np.minimum(np.arange(n), np.arange(n)[::-1]) / m
-        t = np.clip(t, 0.0, 1.0)
-        return (t * t * (3 - 2 * t)).astype(np.float32)
-
-    return ramp(y1 - y0)[:, None] * ramp(x1 - x0)[None, :]
-
-
-def _windowed(f: A.FieldBox, window: np.ndarray) -> A.FieldBox:
-    return A.FieldBox(f.x0, f.y0, f.d * window[..., None], f.dz * window)
-
-
 @dataclass
 class RenderConfig:
     """Rendering options.
@@ -85,11 +68,7 @@ class Renderer:
         h, w = template.alpha.shape
         self.shape = (h, w)
         self.scale = w / REFERENCE_WIDTH
-        self.box = A.face_box(template.landmarks, (h, w), margin_iod=1.0)
-        window = _taper(self.box)
-        self.unit_fields = {k: _windowed(f, window)
-                            for k, f in A.au_fields(template.landmarks, self.box).items()}
-        self.blink = _windowed(A.blink_field(template.landmarks, self.box), window)
+        self.box, self.unit_fields, self.blink = A.face_fields(template.landmarks, (h, w))
         self.fields = [A.combine(self.unit_fields, e.aus, e.amplitude_px * self.scale)
                        for e in script.expressions]
         self._grid_x, self._grid_y = np.meshgrid(np.arange(w, dtype=np.float32),
