@@ -102,7 +102,7 @@ def analyse(frames: list[np.ndarray], fps: float, folder: Path, weights: str | N
     import cv2
 
     import rt_sfamnet
-    from rt_sfamnet.spotting import SpottingConfig
+    from rt_sfamnet.realfaces import micro_threshold
 
     folder.mkdir(parents=True)
     for k, img in enumerate(frames):
@@ -110,7 +110,7 @@ def analyse(frames: list[np.ndarray], fps: float, folder: Path, weights: str | N
     res = rt_sfamnet.analyze(str(folder), weights=weights, fps=fps, progress=False)
     s = res.frames["score"].to_numpy(dtype=float)
     s = s[np.isfinite(s)]
-    thr = SpottingConfig(**res.summary["spotting"]).params("micro").threshold
+    thr = micro_threshold(res.summary)
     return {"samples": int(s.size), "micro_threshold": thr,
             "max_score": round(float(s.max()), 3) if s.size else None,
             "above_threshold": int((s >= thr).sum()),

@@ -52,7 +52,7 @@ def _clips(args: argparse.Namespace) -> list[tuple[Path, Path]]:
 def run_clip(clip: Path, segments_file: Path, weights: str | None,
              frame_skip: int | None, zero_depth: bool = False) -> dict:
     import rt_sfamnet
-    from rt_sfamnet.realfaces import read_segments, segment_checks, segment_report
+    from rt_sfamnet.realfaces import micro_threshold, read_segments, segment_checks, segment_report
 
     segs = [s for s in read_segments(segments_file) if s.video == clip.stem]
     t0 = time.perf_counter()
@@ -61,10 +61,7 @@ def run_clip(clip: Path, segments_file: Path, weights: str | None,
     wall = time.perf_counter() - t0
     summ = res.summary
     k_sw = int(summ["k_sw"])
-    # the loaded weights' threshold, resolved (None in the summary means the variant's default)
-    from rt_sfamnet.spotting import SpottingConfig
-
-    micro_thr = SpottingConfig(**summ["spotting"]).params("micro").threshold
+    micro_thr = micro_threshold(summ)  # the loaded weights', resolved
     emos = tuple(c for c in summ["class_names"] if c != "neutral")
     reports = []
     for seg in segs:

@@ -30,8 +30,8 @@ from typing import Any
 
 from rt_sfamnet.errors import RtSfamnetError
 
-__all__ = ["Segment", "THRESHOLDS", "read_segments", "segment_checks", "segment_kind",
-           "segment_report"]
+__all__ = ["Segment", "THRESHOLDS", "micro_threshold", "read_segments", "segment_checks",
+           "segment_kind", "segment_report"]
 
 #: score levels of the saturation report
 THRESHOLDS = (0.3, 0.5, 0.7, 0.9)
@@ -137,6 +137,14 @@ def segment_report(frames: Any, events: Any, seg: Segment, k_sw: int,
     out["events"] = [{"onset": int(r.onset), "offset": int(r.offset), "type": str(r.type),
                       "emotion": str(r.emotion)} for r in hits.itertuples()]
     return out
+
+
+def micro_threshold(summary: dict[str, Any]) -> float:
+    """The micro threshold an analysis ran with, resolved from its ``summary["spotting"]``
+    (a value left ``None`` there is the variant's default)."""
+    from rt_sfamnet.spotting import SpottingConfig
+
+    return SpottingConfig(**summary["spotting"]).params("micro").threshold
 
 
 def segment_checks(report: dict[str, Any], micro_threshold: float) -> dict[str, bool]:

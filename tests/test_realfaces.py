@@ -82,3 +82,12 @@ def test_read_segments_errors(tmp_path):
     bad.write_text("video,start,end,what\nclip,9,3,still\n")
     with pytest.raises(RtSfamnetError, match="line 2: expected 0 <= start <= end"):
         read_segments(bad)
+
+
+def test_micro_threshold_resolves_the_summary_values():
+    from rt_sfamnet.realfaces import micro_threshold
+
+    # a value the weights set; None is the variant's default (release 0.576, paper 0.58)
+    assert micro_threshold({"spotting": {"micro_threshold": 0.4}}) == 0.4
+    assert micro_threshold({"spotting": {"micro_threshold": None}}) == 0.576
+    assert micro_threshold({"spotting": {"variant": "paper"}}) == 0.58

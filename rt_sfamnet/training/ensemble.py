@@ -138,7 +138,8 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
                              f"trained on id {first.get('cache_id')}")
     train = {**first["train"], "spotting": {**first["train"].get("spotting", {}), **(spotting or {})}}
     cfg = TrainConfig(**train)
-    spotting_config(cfg.spotting, int(fc.meta["frame_skip"]), float(fc.meta.get("fps", 30.0)))
+    frame_skip, fps = int(fc.meta["frame_skip"]), float(fc.meta.get("fps", 30.0))
+    spotting_config(cfg.spotting, frame_skip, fps)  # unknown keys, bad values: before any work
     out = Path(out)
     _check_out(out, runs)
     loso = any((r / "folds").is_dir() for r in runs)
@@ -152,7 +153,6 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
         "train": {**train, "seed": seeds}, "cache": str(fc.path),
         "cache_id": first.get("cache_id"), "cache_meta": fc.meta, "ensemble": members}))
     run = Run(fc, out, cfg)
-    frame_skip, fps = int(fc.meta["frame_skip"]), float(fc.meta.get("fps", 30.0))
     if not loso:
         log("no LOSO folds in any run (--no-loso): joining the final models only")
     results = []
@@ -175,10 +175,10 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
     summary: dict[str, Any] = {"folds": [r["subject"] for r in results], "ensemble": members,
                                "pooled": pool_results(results, cfg.emotions) if loso else None,
                                "train": train, "cache_meta": fc.meta}
-    spotting, selection = dict(cfg.spotting), None
+    shipped, selection = dict(cfg.spotting), None
     if tune:
-        report = tune_run(out, spotting, frame_skip=frame_skip, fps=fps, emotions=cfg.emotions)
-        spotting, selection = report["shipped"], selection_summary(report)
+        report = tune_run(out, shipped, frame_skip=frame_skip, fps=fps, emotions=cfg.emotions)
+        shipped, selection = report["shipped"], selection_summary(report)
         summary["tuned"] = f1_table(report["metrics"])
     finals = [r / "final.safetensors" for r in runs]
     if all(p.is_file() for p in finals):
@@ -186,7 +186,7 @@ def build(runs: Sequence[str | Path], out: str | Path, cache: str | Path | None 
         meta = metas[0]
         prov = {k: v for k, v in meta.provenance.items()
                 if k not in ("spotting_selection", "command", "train_info", "seed")}
-        prov.update(seed=seeds, train={**prov.get("train", {}), "seed": seeds, "spotting": spotting},
+        prov.update(seed=seeds, train={**prov.get("train", {}), "seed": seeds, "spotting": shipped},
                     ensemble=[{**m, "input_scale": w.input_scale} for m, w in
                               zip(members, metas, strict=True)])
         if selection is not None:
